@@ -1,0 +1,75 @@
+"""S3 access for artifacts and datasets. ``ClientError`` becomes a domain error here, once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from propensity.errors import NotFoundError, StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NoSuchBucket", "NotFound"})
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.lstrip("/"):
+        raise ValueError(f"not an s3://bucket/key URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class ObjectStore:
+    """A bucket of objects addressed by key. The endpoint comes from AWS_ENDPOINT_URL_S3."""
+
+    def __init__(self, bucket: str, client: S3Client | None = None) -> None:
+        self.bucket = bucket
+        self._client: S3Client = client or boto3.client("s3")
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            body: bytes = response["Body"].read()
+        except ClientError as exc:
+            raise _translate(exc, f"s3://{self.bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"s3://{self.bucket}/{key}: {exc}") from exc
+        return body
+
+    def put_bytes(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if metadata:
+            kwargs["Metadata"] = metadata
+        try:
+            self._client.put_object(**kwargs)
+        except ClientError as exc:
+            raise _translate(exc, f"s3://{self.bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"s3://{self.bucket}/{key}: {exc}") from exc
+
+
+def _translate(exc: ClientError, where: str) -> Exception:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code in _MISSING_CODES:
+        return NotFoundError(f"{where} does not exist")
+    return StorageError(f"{where}: {code or 'storage error'}")
+
+
+def read_s3_uri(uri: str) -> bytes:
+    bucket, key = split_s3_uri(uri)
+    return ObjectStore(bucket).get_bytes(key)

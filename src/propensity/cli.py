@@ -1,0 +1,225 @@
+"""``propensity`` command line: train, eval, predict and drift for any configured model.
+
+Exit codes: 0 success, 1 drift found with ``--fail-on-drift``, 2 bad input (the one-line error
+names the file, row and column).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from propensity.config import available_models, load_model_config
+from propensity.errors import PropensityError
+
+EXIT_OK, EXIT_DRIFT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class CliSettings(BaseSettings):
+    """Defaults the flags fall back on (environment: PROPENSITY_DATA_ROOT, …)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROPENSITY_")
+
+    data_root: str = Field(default="data", description="where relative dataset sources live")
+    artifacts_dir: Path = Field(default=Path("artifacts"), description="local model versions")
+    config_dir: Path | None = Field(default=None, description="extra model configs")
+
+
+def _progress(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    keys = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "log_loss")
+    lines = [f"{'metric':<10} {'model':>8} {'baseline':>9}"]
+    for key in keys:
+        model, base = metrics.get(key), metrics.get("baseline", {}).get(key)
+        lines.append(f"{key:<10} {_fmt(model):>8} {_fmt(base):>9}")
+    cm = metrics["confusion_matrix"]
+    threshold = metrics["threshold"]
+    lines.append(
+        f"threshold {threshold['value']:.4f} ({threshold['strategy']}); "
+        f"confusion tn={cm['tn']} fp={cm['fp']} fn={cm['fn']} tp={cm['tp']}"
+    )
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def cmd_train(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.training.cards import profile_dataset
+    from propensity.training.dataset import load_dataset
+    from propensity.training.train import render_artifacts, train_model, write_directory_atomically
+
+    config = load_model_config(args.model, settings.config_dir)
+    out_dir = Path(args.out) if args.out else settings.artifacts_dir / config.name
+    started = time.perf_counter()
+    _progress(f"load: {config.dataset.source}")
+    frame, location = load_dataset(config, args.data_root or settings.data_root, source=args.source)
+    trained = train_model(config, frame, version=args.version, progress=_progress)
+    _progress("write: artifacts, plots, model and data cards")
+    files = render_artifacts(
+        trained, plots=not args.no_plots, profile=profile_dataset(frame, config)
+    )
+    write_directory_atomically(files, out_dir)
+    print(
+        f"{config.name} {args.version}: trained on {trained.training['rows_train']:,} rows from "
+        f"{location}, evaluated on {trained.training['rows_test']:,} held-out rows "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    print(_summary(trained.metrics))
+    print(f"artifacts: {out_dir} ({', '.join(sorted(files))})")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.training.offline import evaluate_version
+
+    config = load_model_config(args.model, settings.config_dir)
+    version_dir = Path(args.dir) if args.dir else settings.artifacts_dir / config.name
+    metrics = evaluate_version(
+        config,
+        version_dir,
+        data=Path(args.data) if args.data else None,
+        data_root=args.data_root or settings.data_root,
+        delimiter=args.delimiter,
+        plots=not args.no_plots,
+    )
+    print(f"{config.name}: evaluated {version_dir} on {metrics['evaluated_on']['description']}")
+    print(_summary(metrics))
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.scoring import Scorer
+    from propensity.training.batch import score_csv
+
+    config = load_model_config(args.model, settings.config_dir)
+    version_dir = Path(args.dir) if args.dir else settings.artifacts_dir / config.name
+    scorecard = version_dir / "scorecard.json"
+    if not scorecard.is_file():
+        raise PropensityError(
+            f"{scorecard}: not found; run `propensity train --model {config.name}`"
+        )
+    scorer = Scorer.from_json(scorecard.read_bytes())
+    started = time.perf_counter()
+    rows = score_csv(
+        scorer,
+        Path(args.input),
+        Path(args.output),
+        target_column=config.target.column,
+        delimiter=args.delimiter or config.dataset.delimiter,
+        numeric_features=frozenset(config.features.numeric),
+        labels=(config.target.negative_label, config.target.positive_label),
+        top_reasons=args.reasons,
+        progress=_progress,
+    )
+    elapsed = time.perf_counter() - started
+    print(
+        f"{config.name}: scored {rows:,} rows into {args.output} in {elapsed:.2f} s "
+        f"({rows / max(elapsed, 1e-9):,.0f} rows/s)"
+    )
+    return EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.training.dataset import load_labelled_csv
+    from propensity.training.drift import drift_report
+    from propensity.training.train import write_file_atomically
+
+    config = load_model_config(args.model, settings.config_dir)
+    frames = []
+    for path in (Path(args.ref), Path(args.cur)):
+        if not path.is_file():
+            raise PropensityError(f"{path}: file not found")
+        frames.append(
+            load_labelled_csv(
+                path.read_bytes(), str(path), config, delimiter=args.delimiter, require_target=False
+            )
+        )
+    report = drift_report(frames[0], frames[1], config)
+    report["reference"], report["current"] = args.ref, args.cur
+    write_file_atomically(Path(args.out), json.dumps(report, indent=2).encode() + b"\n")
+    flagged = report["drifted_features"]
+    print(
+        f"{config.name}: {len(flagged)} of {len(report['features'])} features drifted"
+        f"{': ' + ', '.join(flagged) if flagged else ''}; report in {args.out}"
+    )
+    return EXIT_DRIFT if flagged and args.fail_on_drift else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="propensity", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def model_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--model", required=True, help="model name (a config in model_configs/)"
+        )
+        return command
+
+    train = model_command("train", "train, evaluate and write a model version's artifacts")
+    train.add_argument("--out", help="output directory (default: artifacts/<model>)")
+    train.add_argument(
+        "--version", default="local", help="version label written into the artifacts"
+    )
+    train.add_argument(
+        "--source", help="dataset location overriding the config (path, s3://, https://)"
+    )
+    train.add_argument("--data-root", help="where relative dataset sources live (default: data)")
+    train.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = model_command("eval", "re-evaluate a trained version; refresh metrics and plots")
+    evaluate.add_argument("--dir", help="version directory (default: artifacts/<model>)")
+    evaluate.add_argument("--data", help="labelled CSV (default: the config's held-out split)")
+    evaluate.add_argument("--delimiter", help="CSV delimiter (default: the config's)")
+    evaluate.add_argument("--data-root", help="where relative dataset sources live")
+    evaluate.add_argument("--no-plots", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    predict = model_command("predict", "score a CSV file (streamed) with a version's scorecard")
+    predict.add_argument("--input", required=True)
+    predict.add_argument("--output", required=True)
+    predict.add_argument("--dir", help="version directory (default: artifacts/<model>)")
+    predict.add_argument("--delimiter", help="CSV delimiter (default: the config's)")
+    predict.add_argument("--reasons", type=int, default=3, help="top reasons per row")
+    predict.set_defaults(handler=cmd_predict)
+
+    drift = model_command("drift", "per-feature PSI, KS and chi-square drift report")
+    drift.add_argument("--ref", required=True, help="reference CSV (e.g. the training data)")
+    drift.add_argument("--cur", required=True, help="current CSV")
+    drift.add_argument("--out", required=True, help="JSON report path")
+    drift.add_argument("--delimiter", help="CSV delimiter (default: the config's)")
+    drift.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a feature drifted")
+    drift.set_defaults(handler=cmd_drift)
+
+    models = commands.add_parser("models", help="list configured models")
+    models.set_defaults(handler=lambda _a, s: print("\n".join(available_models(s.config_dir))) or 0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = CliSettings()
+    try:
+        code: int = args.handler(args, settings)
+    except PropensityError as exc:
+        print(f"propensity {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

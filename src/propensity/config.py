@@ -1,0 +1,192 @@
+"""Model configuration: one TOML file per model, validated by pydantic.
+
+Adding a model means adding ``model_configs/<name>.toml`` (or a file in a directory passed with
+``--config-dir``) and its dataset: no code change.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from propensity.errors import ConfigError, UnknownModelError
+
+MODEL_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+
+# Raw label spellings accepted for the target wherever labels enter (datasets, feedback, CSVs).
+POSITIVE_TOKENS = frozenset({"1", "yes", "true", "y", "si", "sí"})
+NEGATIVE_TOKENS = frozenset({"0", "no", "false", "n"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(_Strict):
+    # Relative sources resolve against the data root (the repo's data/ locally, s3://bucket/datasets/
+    # in AWS); absolute paths, s3:// and https:// URLs are used as they are.
+    source: str
+    origin_url: str | None = None
+    # For zip archives: the member to read, nested archives separated by "/".
+    origin_member: str | None = None
+    sha256: str | None = None
+    delimiter: str = ","
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+    license: str = "unknown"
+    citation: str = ""
+    description: str = ""
+
+
+class TargetConfig(_Strict):
+    column: str
+    # How the dataset spells the classes; labels in responses use positive_label/negative_label.
+    positive: str = "1"
+    negative: str = "0"
+    positive_label: str = "yes"
+    negative_label: str = "no"
+
+
+class FeaturesConfig(_Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    # Why a dropped column is dropped (shown in the model card).
+    drop_reasons: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> FeaturesConfig:
+        if not self.numeric and not self.categorical:
+            raise ValueError("at least one numeric or categorical feature is required")
+        both = set(self.numeric) & set(self.categorical)
+        if both:
+            raise ValueError(f"features both numeric and categorical: {sorted(both)}")
+        dropped = (set(self.numeric) | set(self.categorical)) & set(self.drop)
+        if dropped:
+            raise ValueError(f"features also listed in drop: {sorted(dropped)}")
+        return self
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class EstimatorConfig(_Strict):
+    C: Annotated[float, Field(gt=0)] = 1.0
+    class_weight: Literal["balanced"] | None = None
+    numeric_encoding: Literal["bins", "standard"] = "bins"
+    n_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    max_iter: Annotated[int, Field(ge=10)] = 5000
+
+
+class SplitConfig(_Strict):
+    test_size: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    seed: int = 42
+    stratify: bool = True
+
+
+class ThresholdConfig(_Strict):
+    # fixed: use ``value``; max_f1: the threshold that maximises F1; cost: the one that minimises
+    # fp_cost * FP + fn_cost * FN. Chosen on out-of-fold predictions of the training split, never
+    # on the held-out test split.
+    strategy: Literal["fixed", "max_f1", "cost"] = "max_f1"
+    value: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    fp_cost: Annotated[float, Field(ge=0)] = 1.0
+    fn_cost: Annotated[float, Field(ge=0)] = 1.0
+
+
+class PromotionConfig(_Strict):
+    metric: Literal["roc_auc", "pr_auc", "f1", "accuracy", "neg_log_loss"] = "roc_auc"
+    # A candidate may be this much worse than the champion on ``metric`` and still be promoted.
+    tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
+    # No other metric may fall by more than this ("no metric collapse").
+    max_metric_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    min_feedback: Annotated[int, Field(ge=1)] = 1
+
+
+class DriftConfig(_Strict):
+    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
+    ks_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    chi2_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    bins: Annotated[int, Field(ge=2, le=50)] = 10
+
+
+class ModelConfig(_Strict):
+    name: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
+    title: str
+    objective: str
+    dataset: DatasetConfig
+    target: TargetConfig
+    features: FeaturesConfig
+    estimator: EstimatorConfig = EstimatorConfig()
+    split: SplitConfig = SplitConfig()
+    threshold: ThresholdConfig = ThresholdConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    drift: DriftConfig = DriftConfig()
+    limitations: list[str] = Field(default_factory=list)
+
+    def label_for(self, prediction: int) -> str:
+        return self.target.positive_label if prediction == 1 else self.target.negative_label
+
+
+def parse_label(value: object, target: TargetConfig) -> int:
+    """Turn a raw label (the dataset's spelling, yes/no, 1/0, true/false) into 0/1.
+
+    Raises ``ValueError`` with the reason; callers attach the field or row.
+    """
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return int(value)
+    token = str(value).strip().lower()
+    if token == target.positive.lower() or token in POSITIVE_TOKENS:
+        return 1
+    if token == target.negative.lower() or token in NEGATIVE_TOKENS:
+        return 0
+    if token in {"1.0"}:
+        return 1
+    if token in {"0.0"}:
+        return 0
+    raise ValueError(
+        f"label {value!r} is not one of {target.positive!r}/{target.negative!r}, "
+        "yes/no, 1/0, true/false"
+    )
+
+
+def packaged_config_dir() -> Path:
+    return Path(str(resources.files("propensity") / "model_configs"))
+
+
+def _search_path(config_dir: Path | None) -> list[Path]:
+    # An operator's directory comes first so it can add models or override shipped ones.
+    return [d for d in (config_dir, packaged_config_dir()) if d is not None]
+
+
+def available_models(config_dir: Path | None = None) -> list[str]:
+    names = {p.stem for d in _search_path(config_dir) for p in d.glob("*.toml")}
+    return sorted(n for n in names if _MODEL_NAME.match(n))
+
+
+def load_model_config(name: str, config_dir: Path | None = None) -> ModelConfig:
+    if not _MODEL_NAME.match(name):
+        raise UnknownModelError(name)
+    path = next(
+        (d / f"{name}.toml" for d in _search_path(config_dir) if (d / f"{name}.toml").is_file()),
+        None,
+    )
+    if path is None:
+        raise UnknownModelError(name)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        config = ModelConfig.model_validate(raw)
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if config.name != name:
+        raise ConfigError(f"{path}: name {config.name!r} does not match the file name")
+    return config

@@ -1,0 +1,66 @@
+"""Domain exceptions: every failure a caller can cause or observe has a name here.
+
+Adapters translate infrastructure errors (botocore ``ClientError``…) into these, and one place
+per entry point (HTTP error handlers, CLI) maps them to status codes / exit messages.
+"""
+
+from __future__ import annotations
+
+
+class PropensityError(Exception):
+    """Base class of every domain error."""
+
+
+class InvalidInputError(PropensityError):
+    """The caller sent data that cannot be used; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class DatasetError(PropensityError):
+    """A data file is unusable; names the file, and the row and column when known."""
+
+    def __init__(
+        self, source: str, reason: str, *, row: int | None = None, column: str | None = None
+    ) -> None:
+        where = source
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {reason}")
+        self.source = source
+        self.reason = reason
+        self.row = row
+        self.column = column
+
+
+class ConfigError(PropensityError):
+    """A model configuration file is missing or invalid."""
+
+
+class UnknownModelError(PropensityError):
+    """No model of that name is configured or served."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"unknown model {model!r}")
+        self.model = model
+
+
+class ArtifactError(PropensityError):
+    """A stored artifact is missing, corrupt or does not match its recorded SHA-256."""
+
+
+class StorageError(PropensityError):
+    """The storage service failed (throttled, unavailable, access denied)."""
+
+
+class NotFoundError(PropensityError):
+    """A requested record (prediction, version, job) does not exist."""
+
+
+class ConflictError(PropensityError):
+    """A conditional write lost a race or the record changed meanwhile."""

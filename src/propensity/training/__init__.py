@@ -1,0 +1,1 @@
+"""Offline training: dataset loading, pipeline, evaluation, reports and artifacts."""

@@ -1,0 +1,272 @@
+"""Training a model version end to end: split, threshold, fit, evaluate, compile, write.
+
+Used by the CLI and by the retrain function; plotting is optional because the Lambda layer
+ships no matplotlib.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.pipeline import Pipeline
+
+from propensity.config import ModelConfig
+from propensity.errors import DatasetError
+from propensity.training.compile import compile_scorecard
+from propensity.training.dataset import frame_fingerprint, sha256_hex
+from propensity.training.evaluate import choose_threshold, evaluate
+from propensity.training.pipeline import build_pipeline
+
+Progress = Callable[[str], None]
+
+SCORECARD_FILE = "scorecard.json"
+METRICS_FILE = "metrics.json"
+PIPELINE_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+MODEL_CARD_FILE = "model_card.md"
+DATA_CARD_FILE = "data_card.md"
+_OOF_FOLDS = 5
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("propensity", "scikit-learn", "numpy", "pandas", "scipy", "joblib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+@dataclass
+class TrainedModel:
+    config: ModelConfig
+    version: str
+    pipeline: Pipeline
+    scorecard: dict[str, Any]
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+    train_frame: pd.DataFrame
+    test_frame: pd.DataFrame
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+def split_frame(frame: pd.DataFrame, config: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The held-out split a config defines: the same rows for every run with the same data."""
+    stratify = frame[config.target.column] if config.split.stratify else None
+    train, test = train_test_split(
+        frame, test_size=config.split.test_size, random_state=config.split.seed, stratify=stratify
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def train_model(
+    config: ModelConfig,
+    frame: pd.DataFrame,
+    *,
+    version: str,
+    extra_training: pd.DataFrame | None = None,
+    progress: Progress = _quiet,
+    metadata_extra: Mapping[str, Any] | None = None,
+) -> TrainedModel:
+    """Fit and evaluate a version on ``frame`` (validated, target 0/1).
+
+    ``extra_training`` rows (e.g. labelled feedback) are added to the training split only, so
+    the held-out split stays the same rows for every version and they compare fairly.
+    """
+    with warnings.catch_warnings():
+        # Quantile bins collapse on heavily repeated values (e.g. pdays = -1); that is expected.
+        warnings.filterwarnings("ignore", message="Bins whose width are too small")
+        return _train(
+            config,
+            frame,
+            version=version,
+            extra_training=extra_training,
+            progress=progress,
+            metadata_extra=metadata_extra,
+        )
+
+
+def _train(
+    config: ModelConfig,
+    frame: pd.DataFrame,
+    *,
+    version: str,
+    extra_training: pd.DataFrame | None,
+    progress: Progress,
+    metadata_extra: Mapping[str, Any] | None,
+) -> TrainedModel:
+    target = config.target.column
+    features = config.features.all
+    train, test = split_frame(frame, config)
+    if extra_training is not None and not extra_training.empty:
+        train = pd.concat([train, extra_training[[*features, target]]], ignore_index=True)
+    y_train = train[target].to_numpy(dtype=int)
+    y_test = test[target].to_numpy(dtype=int)
+    if len(np.unique(y_train)) < 2:
+        raise DatasetError(config.name, "the training data hold a single class")
+
+    progress(f"threshold: {_OOF_FOLDS}-fold out-of-fold predictions on {len(train):,} rows")
+    folds = StratifiedKFold(n_splits=_OOF_FOLDS, shuffle=True, random_state=config.split.seed)
+    oof = cross_val_predict(
+        build_pipeline(config), train[features], y_train, cv=folds, method="predict_proba"
+    )[:, 1]
+    threshold, threshold_details = choose_threshold(y_train, oof, config.threshold)
+
+    progress(f"fit: logistic regression on {len(train):,} rows")
+    pipeline = build_pipeline(config).fit(train[features], y_train)
+
+    progress(f"evaluate: held-out split of {len(test):,} rows")
+    proba = pipeline.predict_proba(test[features])[:, 1]
+    description = (
+        f"held-out split (test_size={config.split.test_size}, seed={config.split.seed}, "
+        f"{'stratified' if config.split.stratify else 'random'})"
+    )
+    metrics = evaluate(y_test, proba, threshold, y_train=y_train, description=description)
+    metrics["model"] = config.name
+    metrics["version"] = version
+    metrics["threshold"] = threshold_details
+    metrics["class_balance"] = {
+        "train": {"0": int((y_train == 0).sum()), "1": int((y_train == 1).sum())},
+        "test": {"0": int((y_test == 0).sum()), "1": int((y_test == 1).sum())},
+    }
+
+    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    training = {
+        "version": version,
+        "trained_at": trained_at,
+        "rows_train": len(train),
+        "rows_test": len(test),
+        "rows_extra": 0 if extra_training is None else len(extra_training),
+        "data_sha256": frame_fingerprint(frame[[*features, target]]),
+        "library_versions": library_versions(),
+        "estimator": config.estimator.model_dump(),
+        "threshold": threshold_details,
+    }
+    progress("compile: scorecard")
+    scorecard = compile_scorecard(
+        pipeline,
+        config,
+        train[features],
+        threshold=threshold,
+        version=version,
+        metadata={
+            "created_at": trained_at,
+            "training_data": {"sha256": training["data_sha256"], "rows": len(train)},
+            "library_versions": training["library_versions"],
+            **dict(metadata_extra or {}),
+        },
+    )
+    return TrainedModel(config, version, pipeline, scorecard, metrics, training, train, test)
+
+
+def json_bytes(payload: Mapping[str, Any]) -> bytes:
+    # allow_nan=False would reject NaN metrics (single-class evaluation sets): write null instead.
+    return json.dumps(json_safe(payload), indent=2, sort_keys=False).encode() + b"\n"
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def render_artifacts(
+    trained: TrainedModel, *, plots: bool, profile: Mapping[str, Any] | None
+) -> dict[str, bytes]:
+    """Every artifact of a version as bytes (the same set in S3 and on disk)."""
+    from propensity.training.cards import render_data_card, render_model_card
+
+    files: dict[str, bytes] = {
+        SCORECARD_FILE: json_bytes(trained.scorecard),
+        METRICS_FILE: json_bytes(trained.metrics),
+    }
+    with io.BytesIO() as buffer:
+        joblib.dump(trained.pipeline, buffer)
+        files[PIPELINE_FILE] = buffer.getvalue()
+    if plots:
+        from propensity.training.plots import write_plots
+
+        with tempfile.TemporaryDirectory() as scratch:
+            labels = (trained.config.target.negative_label, trained.config.target.positive_label)
+            for name, path in write_plots(trained.metrics, Path(scratch), labels=labels).items():
+                files[Path(path).name] = Path(path).read_bytes()
+                del name
+    artifacts = {name: sha256_hex(body) for name, body in files.items()}
+    training = {**trained.training, "artifacts": artifacts}
+    files[MODEL_CARD_FILE] = render_model_card(trained.config, trained.metrics, training).encode()
+    if profile is not None:
+        files[DATA_CARD_FILE] = render_data_card(trained.config, profile).encode()
+    for name in (MODEL_CARD_FILE, DATA_CARD_FILE):
+        if name in files:
+            artifacts[name] = sha256_hex(files[name])
+    trained.artifacts = artifacts
+    manifest = {
+        "model": trained.config.name,
+        "version": trained.version,
+        "created_at": trained.training["trained_at"],
+        "data_sha256": trained.training["data_sha256"],
+        "library_versions": trained.training["library_versions"],
+        "artifacts": artifacts,
+        "training": trained.training,
+    }
+    files[MANIFEST_FILE] = json_bytes(manifest)
+    return files
+
+
+def write_directory_atomically(files: Mapping[str, bytes], out_dir: Path) -> None:
+    """Write all files or none: build a sibling directory, then swap it in."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a version directory is meant to be read
+    try:
+        for name, body in files.items():
+            (staging / name).write_bytes(body)
+        if out_dir.exists():
+            retired = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(retired, ignore_errors=True)
+            os.replace(out_dir, retired)
+            os.replace(staging, out_dir)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_file_atomically(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
