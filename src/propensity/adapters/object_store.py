@@ -8,12 +8,10 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from propensity.errors import NotFoundError, StorageError
+from propensity.adapters.errors import translate
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_MISSING_CODES = frozenset({"NoSuchKey", "404", "NoSuchBucket", "NotFound"})
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -34,10 +32,8 @@ class ObjectStore:
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=key)
             body: bytes = response["Body"].read()
-        except ClientError as exc:
-            raise _translate(exc, f"s3://{self.bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"s3://{self.bucket}/{key}: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
         return body
 
     def put_bytes(
@@ -57,17 +53,8 @@ class ObjectStore:
             kwargs["Metadata"] = metadata
         try:
             self._client.put_object(**kwargs)
-        except ClientError as exc:
-            raise _translate(exc, f"s3://{self.bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"s3://{self.bucket}/{key}: {exc}") from exc
-
-
-def _translate(exc: ClientError, where: str) -> Exception:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    if code in _MISSING_CODES:
-        return NotFoundError(f"{where} does not exist")
-    return StorageError(f"{where}: {code or 'storage error'}")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
 
 
 def read_s3_uri(uri: str) -> bytes:

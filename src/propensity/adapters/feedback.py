@@ -1,0 +1,156 @@
+"""Labelled feedback in DynamoDB, with the per-model counter the retrain stream watches.
+
+Items: ``FEEDBACK#<id>`` (one labelled example) and ``COUNTER`` (``pending`` since the last
+training, ``total``). A feedback item and its counter increment are written in one transaction
+that fails when the id exists, so a retried request is stored and counted once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from propensity.adapters import dynamo
+from propensity.adapters.errors import error_code, translate
+from propensity.errors import StorageError
+from propensity.service.records import FeedbackRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+COUNTER = "COUNTER"
+FEEDBACK_PREFIX = "FEEDBACK#"
+
+
+class DynamoFeedbackStore:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._db = client or dynamo.client()
+
+    def _key(self, model: str, item: str) -> dict[str, Any]:
+        return {"model": {"S": model}, "item": {"S": item}}
+
+    def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        item = dynamo.to_item(
+            {
+                "model": record.model,
+                "item": FEEDBACK_PREFIX + record.feedback_id,
+                "feedback_id": record.feedback_id,
+                "label": record.label,
+                "features": dynamo.dumps(record.features),
+                "created_at": record.created_at,
+                "prediction_id": record.prediction_id,
+                "source": record.source,
+            }
+        )
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(#i)",
+                            "ExpressionAttributeNames": {"#i": "item"},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(record.model, COUNTER),
+                            "UpdateExpression": "ADD pending :one, #t :one SET updated_at = :at",
+                            "ExpressionAttributeNames": {"#t": "total"},
+                            "ExpressionAttributeValues": {
+                                ":one": {"N": "1"},
+                                ":at": {"S": record.created_at},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException" and _first_failed_condition(exc):
+                return self.get(record.model, record.feedback_id), False
+            raise translate(exc, f"feedback {record.model}/{record.feedback_id}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"feedback {record.model}/{record.feedback_id}") from exc
+        return record, True
+
+    def get(self, model: str, feedback_id: str) -> FeedbackRecord:
+        try:
+            response = self._db.get_item(
+                TableName=self.table,
+                Key=self._key(model, FEEDBACK_PREFIX + feedback_id),
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"feedback {model}/{feedback_id}") from exc
+        item = response.get("Item")
+        if not item:
+            raise StorageError(f"feedback {model}/{feedback_id} vanished after a duplicate write")
+        return _from_item(dynamo.from_item(item))
+
+    def list_for_model(self, model: str) -> list[FeedbackRecord]:
+        try:
+            items = dynamo.query_all(
+                self._db,
+                TableName=self.table,
+                KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
+                ExpressionAttributeNames={"#m": "model", "#i": "item"},
+                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": FEEDBACK_PREFIX}},
+                ConsistentRead=True,
+            )
+            return [_from_item(i) for i in items]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"feedback of {model}") from exc
+
+    def pending(self, model: str) -> int:
+        try:
+            response = self._db.get_item(
+                TableName=self.table, Key=self._key(model, COUNTER), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"feedback counter of {model}") from exc
+        item = response.get("Item")
+        return int(dynamo.from_item(item).get("pending", 0)) if item else 0
+
+    def consume(self, model: str, count: int) -> None:
+        """Take ``count`` off the pending counter once a version trained on them is written.
+
+        Feedback that arrived during training stays pending, so it triggers the next retrain.
+        """
+        if count <= 0:
+            return
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(model, COUNTER),
+                UpdateExpression="ADD pending :minus SET trained_at = :at",
+                ExpressionAttributeValues={":minus": {"N": str(-count)}, ":at": {"S": _now()}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"feedback counter of {model}") from exc
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _first_failed_condition(exc: ClientError) -> bool:
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def _from_item(item: dict[str, Any]) -> FeedbackRecord:
+    return FeedbackRecord(
+        feedback_id=item["feedback_id"],
+        model=item["model"],
+        label=int(item["label"]),
+        features=json.loads(item["features"]),
+        created_at=item["created_at"],
+        prediction_id=item.get("prediction_id"),
+        source=item.get("source", "api"),
+    )

@@ -1,0 +1,264 @@
+"""The model registry in DynamoDB: versions, the champion alias, promotion history.
+
+One item collection per model (``model`` hash key), told apart by the ``record`` range key:
+``VERSION#000012``, ``ALIAS#champion``, ``PROMOTION#<time>#<version>``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from propensity.adapters import dynamo
+from propensity.adapters.errors import error_code, translate
+from propensity.errors import ConflictError, NotFoundError
+from propensity.service.records import ChampionAlias, PromotionEvent, VersionRecord, VersionStatus
+from propensity.service.versions import version_number
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CHAMPION = "ALIAS#champion"
+VERSION_PREFIX = "VERSION#"
+PROMOTION_PREFIX = "PROMOTION#"
+
+
+def version_key(number: int) -> str:
+    return f"{VERSION_PREFIX}{number:06d}"
+
+
+class DynamoRegistry:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._db = client or dynamo.client()
+
+    def _key(self, model: str, record: str) -> dict[str, Any]:
+        return {"model": {"S": model}, "record": {"S": record}}
+
+    def _get(self, model: str, record: str) -> dict[str, Any] | None:
+        try:
+            response = self._db.get_item(
+                TableName=self.table, Key=self._key(model, record), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"registry {model}/{record}") from exc
+        item = response.get("Item")
+        return dynamo.from_item(item) if item else None
+
+    def get_champion(self, model: str) -> ChampionAlias | None:
+        item = self._get(model, CHAMPION)
+        if item is None:
+            return None
+        return ChampionAlias(
+            model=model,
+            version=item["version"],
+            scorecard_key=item["scorecard_key"],
+            scorecard_sha256=item["scorecard_sha256"],
+            revision=int(item["revision"]),
+            updated_at=item["updated_at"],
+            previous_version=item.get("previous_version"),
+            reason=item.get("reason", ""),
+            actor=item.get("actor", ""),
+        )
+
+    def get_version(self, model: str, version: str) -> VersionRecord:
+        item = self._get(model, version_key(version_number(version)))
+        if item is None:
+            raise NotFoundError(f"model {model!r} has no version {version!r}")
+        return _version_from_item(item)
+
+    def list_versions(self, model: str, limit: int = 100) -> list[VersionRecord]:
+        try:
+            items = dynamo.query_all(
+                self._db,
+                TableName=self.table,
+                KeyConditionExpression="#m = :m AND begins_with(#r, :p)",
+                ExpressionAttributeNames={"#m": "model", "#r": "record"},
+                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": VERSION_PREFIX}},
+                ScanIndexForward=False,
+                PaginationConfig={"MaxItems": limit},
+            )
+            return [_version_from_item(i) for i in items]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"registry {model} versions") from exc
+
+    def latest_version_number(self, model: str) -> int:
+        latest = self.list_versions(model, limit=1)
+        return latest[0].number if latest else 0
+
+    def put_version(self, record: VersionRecord) -> None:
+        item = {
+            "model": record.model,
+            "record": version_key(record.number),
+            "version": record.version,
+            "number": record.number,
+            "status": record.status,
+            "created_at": record.created_at,
+            "trigger": record.trigger,
+            "artifact_prefix": record.artifact_prefix,
+            "artifacts": record.artifacts,
+            "metrics": record.metrics,
+            "data_sha256": record.data_sha256,
+            "parent_version": record.parent_version,
+            "reason": record.reason,
+            "threshold": record.threshold,
+            "rows_train": record.rows_train,
+            "extra": json.dumps(record.extra),
+        }
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=dynamo.to_item(item),
+                ConditionExpression="attribute_not_exists(#r)",
+                ExpressionAttributeNames={"#r": "record"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"registry {record.model}/{record.version}") from exc
+
+    def set_status(self, model: str, version: str, status: VersionStatus, reason: str) -> None:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(model, version_key(version_number(version))),
+                UpdateExpression="SET #s = :s, reason = :why",
+                ConditionExpression="attribute_exists(#r)",
+                ExpressionAttributeNames={"#s": "status", "#r": "record"},
+                ExpressionAttributeValues={":s": {"S": status}, ":why": {"S": reason}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"registry {model}/{version}") from exc
+
+    def promote(
+        self, record: VersionRecord, *, expected_revision: int | None, event: PromotionEvent
+    ) -> ChampionAlias:
+        """Move the alias with optimistic locking; the history row is in the same transaction."""
+        sha = record.artifacts.get("scorecard.json", "")
+        alias = ChampionAlias(
+            model=record.model,
+            version=record.version,
+            scorecard_key=record.scorecard_key,
+            scorecard_sha256=sha,
+            revision=(expected_revision or 0) + 1,
+            updated_at=event.at,
+            previous_version=event.previous_version,
+            reason=event.reason,
+            actor=event.actor,
+        )
+        if expected_revision is None:
+            condition = "attribute_not_exists(#r)"
+            values: dict[str, Any] = {}
+        else:
+            condition = "revision = :expected"
+            values = {":expected": {"N": str(expected_revision)}}
+        alias_item = dynamo.to_item(
+            {
+                "model": alias.model,
+                "record": CHAMPION,
+                "version": alias.version,
+                "scorecard_key": alias.scorecard_key,
+                "scorecard_sha256": alias.scorecard_sha256,
+                "revision": alias.revision,
+                "updated_at": alias.updated_at,
+                "previous_version": alias.previous_version,
+                "reason": alias.reason,
+                "actor": alias.actor,
+            }
+        )
+        history_item = dynamo.to_item(
+            {
+                "model": event.model,
+                "record": f"{PROMOTION_PREFIX}{event.at}#{event.version}",
+                "version": event.version,
+                "previous_version": event.previous_version,
+                "at": event.at,
+                "actor": event.actor,
+                "reason": event.reason,
+                "action": event.action,
+            }
+        )
+        alias_put: Any = {
+            "TableName": self.table,
+            "Item": alias_item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#r": "record"},
+        }
+        if values:
+            alias_put["ExpressionAttributeValues"] = values
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {"Put": alias_put},
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(record.model, version_key(record.number)),
+                            "UpdateExpression": "SET #s = :promoted",
+                            "ConditionExpression": "attribute_exists(#r) AND #s <> :rejected",
+                            "ExpressionAttributeNames": {"#s": "status", "#r": "record"},
+                            "ExpressionAttributeValues": {
+                                ":promoted": {"S": "promoted"},
+                                ":rejected": {"S": "rejected"},
+                            },
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": history_item}},
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise ConflictError(
+                    f"champion of {record.model!r} changed meanwhile, "
+                    f"or {record.version} cannot be promoted"
+                ) from exc
+            raise translate(exc, f"registry {record.model} champion") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"registry {record.model} champion") from exc
+        return alias
+
+    def list_promotions(self, model: str, limit: int = 50) -> list[PromotionEvent]:
+        try:
+            items = dynamo.query_all(
+                self._db,
+                TableName=self.table,
+                KeyConditionExpression="#m = :m AND begins_with(#r, :p)",
+                ExpressionAttributeNames={"#m": "model", "#r": "record"},
+                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": PROMOTION_PREFIX}},
+                ScanIndexForward=False,
+                PaginationConfig={"MaxItems": limit},
+            )
+            return [
+                PromotionEvent(
+                    model=model,
+                    version=i["version"],
+                    previous_version=i.get("previous_version"),
+                    at=i["at"],
+                    actor=i.get("actor", ""),
+                    reason=i.get("reason", ""),
+                    action=i.get("action", "promote"),
+                )
+                for i in items
+            ]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"registry {model} promotions") from exc
+
+
+def _version_from_item(item: dict[str, Any]) -> VersionRecord:
+    return VersionRecord(
+        model=item["model"],
+        version=item["version"],
+        number=int(item["number"]),
+        status=item["status"],
+        created_at=item["created_at"],
+        trigger=item.get("trigger", ""),
+        artifact_prefix=item["artifact_prefix"],
+        artifacts=dict(item.get("artifacts", {})),
+        metrics={k: float(v) for k, v in dict(item.get("metrics", {})).items()},
+        data_sha256=item.get("data_sha256", ""),
+        parent_version=item.get("parent_version"),
+        reason=item.get("reason", ""),
+        threshold=float(item.get("threshold", 0.5)),
+        rows_train=int(item.get("rows_train", 0)),
+        extra=json.loads(item.get("extra", "{}")),
+    )

@@ -1,0 +1,55 @@
+"""FastAPI applications for the HTTP functions.
+
+Each function serves only its own routers, but ``/openapi.json`` documents the whole API (all
+routers), so one document describes what API Gateway exposes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from propensity.api.dependencies import Services
+from propensity.api.errors import register_error_handlers
+from propensity.api.routes import feedback, predict
+
+ALL_ROUTERS: tuple[APIRouter, ...] = (predict.router, feedback.router)
+TITLE = "propensity"
+DESCRIPTION = "Customer-propensity models: predict, feedback, retraining, model registry."
+
+
+def create_app(services: Services, routers: Sequence[APIRouter], *, root_path: str = "") -> FastAPI:
+    app = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version=metadata.version("propensity"),
+        root_path=root_path,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.services = services
+    register_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    def whole_api_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            documented = FastAPI()
+            for router in ALL_ROUTERS:
+                documented.include_router(router)
+            app.openapi_schema = get_openapi(
+                title=TITLE,
+                version=app.version,
+                description=DESCRIPTION,
+                routes=documented.routes,
+                servers=[{"url": root_path}] if root_path else None,
+            )
+        return app.openapi_schema
+
+    app.openapi = whole_api_openapi  # type: ignore[method-assign]
+    return app

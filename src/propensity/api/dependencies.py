@@ -1,0 +1,49 @@
+"""What each route needs, taken from the app's wiring (tests wire fakes or moto adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from propensity.service.catalog import ModelCatalog
+from propensity.service.feedback import FeedbackService
+from propensity.service.predictions import PredictionService
+
+
+@dataclass
+class Services:
+    default_model: str
+    predictions: PredictionService | None = None
+    catalog: ModelCatalog | None = None
+    feedback: FeedbackService | None = None
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def predictions(request: Request) -> PredictionService:
+    service = _services(request).predictions
+    if service is None:  # a route wired into the wrong function: a deployment bug
+        raise RuntimeError("prediction service is not wired into this function")
+    return service
+
+
+def catalog(request: Request) -> ModelCatalog:
+    service = _services(request).catalog
+    if service is None:
+        raise RuntimeError("model catalog is not wired into this function")
+    return service
+
+
+def feedback(request: Request) -> FeedbackService:
+    service = _services(request).feedback
+    if service is None:
+        raise RuntimeError("feedback service is not wired into this function")
+    return service
+
+
+def default_model(request: Request) -> str:
+    return _services(request).default_model

@@ -1,0 +1,1 @@
+"""Routers, one per Lambda function that serves them (see infra/template.yaml)."""

@@ -1,0 +1,75 @@
+"""Routes of the feedback function: labelled examples for retraining."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Response
+
+from propensity.api import dependencies as deps
+from propensity.api.schemas import FeedbackIn, FeedbackOut
+from propensity.config import MODEL_NAME_PATTERN
+from propensity.service.feedback import FeedbackService
+
+router = APIRouter()
+
+ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, max_length=40)]
+Feedback = Annotated[FeedbackService, Depends(deps.feedback)]
+DefaultModel = Annotated[str, Depends(deps.default_model)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=128, description="repeat it on retries: counted once"
+    ),
+]
+
+
+def _submit(
+    model: str, body: FeedbackIn, service: FeedbackService, key: str | None, response: Response
+) -> dict[str, Any]:
+    record, created = service.submit(
+        model,
+        label=body.y,
+        prediction_id=body.prediction_id,
+        features=body.features,
+        idempotency_key=key,
+    )
+    response.status_code = 201 if created else 200
+    return {
+        "feedback_id": record.feedback_id,
+        "model": record.model,
+        "y": record.label,
+        "prediction_id": record.prediction_id,
+        "created_at": record.created_at,
+        "duplicate": not created,
+    }
+
+
+@router.post(
+    "/models/{model}/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    tags=["feedback"],
+    responses={200: {"model": FeedbackOut, "description": "a repeat of an earlier request"}},
+)
+def submit_feedback(
+    model: ModelName,
+    body: FeedbackIn,
+    service: Feedback,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    return _submit(model, body, service, idempotency_key, response)
+
+
+@router.post(
+    "/feedback", response_model=FeedbackOut, status_code=201, tags=["bank reference aliases"]
+)
+def submit_feedback_default(
+    body: FeedbackIn,
+    service: Feedback,
+    default: DefaultModel,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    return _submit(default, body, service, idempotency_key, response)

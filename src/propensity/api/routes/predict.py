@@ -1,0 +1,140 @@
+"""Routes of the predict function: health, models, scoring, metrics history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from importlib import metadata
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+
+from propensity.api import dependencies as deps
+from propensity.api.schemas import (
+    BatchIn,
+    BatchOut,
+    Health,
+    MetricsHistory,
+    ModelDetail,
+    ModelSummary,
+    PredictionOut,
+)
+from propensity.config import MODEL_NAME_PATTERN
+from propensity.errors import InvalidInputError
+from propensity.service.catalog import ModelCatalog
+from propensity.service.predictions import PredictionService
+
+router = APIRouter()
+
+ModelName = Annotated[
+    str, Path(pattern=MODEL_NAME_PATTERN, max_length=40, description="model name, e.g. bank")
+]
+Predictions = Annotated[PredictionService, Depends(deps.predictions)]
+Catalog = Annotated[ModelCatalog, Depends(deps.catalog)]
+DefaultModel = Annotated[str, Depends(deps.default_model)]
+Strict = Annotated[bool, Query(description="reject fields that are not features of the model")]
+HistoryLimit = Annotated[int, Query(ge=1, le=100, description="how many versions, newest first")]
+
+PREDICT_EXAMPLES = {
+    "wrapped": {
+        "summary": "features object (bank)",
+        "value": {
+            "features": {
+                "age": 45,
+                "job": "technician",
+                "marital": "married",
+                "balance": 1200,
+                "housing": "yes",
+                "loan": "no",
+                "education": "secondary",
+            }
+        },
+    },
+    "flat": {
+        "summary": "flat object (telecom reference system)",
+        "value": {"calls": 85, "minutes": 516.7, "messages": 56, "mb_used": 22696.96},
+    },
+}
+PredictBody = Annotated[
+    dict[str, Any],
+    Body(
+        description='{"features": {...}} or the flat feature object',
+        openapi_examples=PREDICT_EXAMPLES,
+    ),
+]
+
+
+def _features(payload: dict[str, Any]) -> dict[str, Any]:
+    if "features" in payload:
+        extra = sorted(k for k in payload if k != "features")
+        if extra:
+            raise InvalidInputError(extra[0], "unexpected next to 'features'")
+        features = payload["features"]
+        if not isinstance(features, dict):
+            raise InvalidInputError("features", "must be an object of feature name → value")
+        return features
+    return payload
+
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health() -> Health:
+    return Health(status="ok", version=metadata.version("propensity"))
+
+
+@router.get("/models", response_model=list[ModelSummary], tags=["models"])
+def list_models(catalog: Catalog) -> list[dict[str, Any]]:
+    return catalog.summaries()
+
+
+@router.get("/models/{model}", response_model=ModelDetail, tags=["models"])
+def describe_model(model: ModelName, catalog: Catalog) -> dict[str, Any]:
+    return catalog.describe(model)
+
+
+@router.get("/model/latest", response_model=ModelDetail, tags=["bank reference aliases"])
+def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str, Any]:
+    return catalog.describe(default)
+
+
+@router.post("/models/{model}/predict", response_model=PredictionOut, tags=["predict"])
+def predict(
+    model: ModelName, payload: PredictBody, service: Predictions, strict: Strict = True
+) -> dict[str, Any]:
+    return asdict(service.predict(model, _features(payload), strict=strict))
+
+
+@router.post("/predict", response_model=PredictionOut, tags=["bank reference aliases"])
+def predict_default(
+    payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
+) -> dict[str, Any]:
+    return asdict(service.predict(default, _features(payload), strict=strict))
+
+
+@router.post(
+    "/models/{model}/predict/batch",
+    response_model=BatchOut,
+    tags=["predict"],
+    responses={413: {"description": "more rows than the batch limit"}},
+)
+def predict_batch(
+    model: ModelName, batch: BatchIn, service: Predictions, strict: Strict = True
+) -> dict[str, Any]:
+    predictions = service.predict_batch(model, batch.rows, strict=strict)
+    version = predictions[0].version if predictions else service.champion(model)[0].version
+    return {
+        "model": model,
+        "version": version,
+        "count": len(predictions),
+        "predictions": [asdict(p) for p in predictions],
+    }
+
+
+@router.get("/models/{model}/metrics", response_model=MetricsHistory, tags=["models"])
+def metrics_history(model: ModelName, catalog: Catalog, limit: HistoryLimit = 5) -> dict[str, Any]:
+    return catalog.history(model, limit)
+
+
+@router.get("/metrics", response_model=MetricsHistory, tags=["bank reference aliases"])
+def metrics_history_default(
+    catalog: Catalog, default: DefaultModel, limit: HistoryLimit = 5
+) -> dict[str, Any]:
+    return catalog.history(default, limit)

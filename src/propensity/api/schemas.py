@@ -1,0 +1,124 @@
+"""Request and response bodies (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FeatureValue = float | int | str | None
+
+
+class Reason(BaseModel):
+    feature: str
+    value: Any = Field(description="the value scored (imputed values included)")
+    contribution: float = Field(
+        description="effect on the log-odds relative to the average training row"
+    )
+    text: str = Field(examples=["poutcome=success +1.91"])
+
+
+class PredictionOut(BaseModel):
+    prediction_id: str = Field(description="reference for feedback")
+    model: str
+    version: str
+    probability: float = Field(ge=0, le=1)
+    prediction: int = Field(ge=0, le=1)
+    label: str
+    threshold: float
+    timestamp: str
+    reasons: list[Reason]
+    imputed: list[str] = Field(
+        description="features that were missing and filled with training values"
+    )
+    unknown: list[str] = Field(
+        default_factory=list, description="categorical values not seen in training"
+    )
+    ignored: list[str] = Field(
+        default_factory=list, description="unknown fields ignored (lenient mode)"
+    )
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rows: list[dict[str, FeatureValue]] = Field(description="one feature object per row")
+
+
+class BatchOut(BaseModel):
+    model: str
+    version: str
+    count: int
+    predictions: list[PredictionOut]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prediction_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    features: dict[str, FeatureValue] | None = None
+    y: int | bool | str = Field(description="the true outcome: 1/0, yes/no or true/false")
+
+
+class FeedbackOut(BaseModel):
+    feedback_id: str
+    model: str
+    y: int
+    prediction_id: str | None
+    created_at: str
+    duplicate: bool = Field(
+        description="true when this request repeated an earlier one; nothing was stored again"
+    )
+
+
+class FeatureSchema(BaseModel):
+    name: str
+    type: str
+    encoding: str
+    range: dict[str, float | bool] | None = None
+    categories: list[str] | None = None
+    impute: Any = None
+
+
+class ModelSummary(BaseModel):
+    name: str
+    title: str
+    champion: str | None
+    threshold: float | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    status: str = Field(description="serving, or the reason it cannot serve")
+
+
+class ModelDetail(BaseModel):
+    name: str
+    title: str
+    version: str
+    threshold: float
+    target: dict[str, str]
+    metrics: dict[str, float]
+    trained_at: str | None = None
+    promoted_at: str
+    features: list[FeatureSchema]
+    library_versions: dict[str, str] = Field(default_factory=dict)
+
+
+class VersionMetrics(BaseModel):
+    version: str
+    status: str
+    created_at: str
+    trigger: str
+    champion: bool
+    reason: str
+    metrics: dict[str, float]
+
+
+class MetricsHistory(BaseModel):
+    model: str
+    champion: str | None
+    versions: list[VersionMetrics]
+
+
+class Health(BaseModel):
+    status: str
+    service: str = "propensity"
+    version: str

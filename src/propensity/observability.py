@@ -1,0 +1,33 @@
+"""Logger, tracer and metrics: created once, applied the same way to every handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+
+logger = Logger(service="propensity")
+tracer = Tracer(service="propensity")
+metrics = Metrics(namespace="Propensity", service="propensity")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def observed(handler: Handler, *, correlation_id_path: str | None = None) -> Handler:
+    """Structured logs with the Lambda context, an X-Ray segment, and flushed EMF metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    @wraps(handler)
+    def wrapped(event: dict[str, Any], context: Any) -> Any:
+        return handler(event, context)
+
+    return wrapped  # type: ignore[no-any-return]  # powertools decorators are untyped
+
+
+def observed_http(handler: Handler) -> Handler:
+    return observed(handler, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,0 +1,1 @@
+"""Domain logic of the service: plain Python over ports, testable without AWS."""

@@ -1,0 +1,110 @@
+"""What the service tells about its models: champions, schemas and metrics history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from propensity.config import ModelConfig
+from propensity.errors import NotFoundError, PropensityError, UnknownModelError
+from propensity.service.ports import Registry
+from propensity.service.predictions import PredictionService
+
+HEADLINE_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "f1",
+    "precision",
+    "recall",
+    "accuracy",
+    "brier",
+    "log_loss",
+)
+
+
+class ModelCatalog:
+    def __init__(
+        self, configs: Mapping[str, ModelConfig], registry: Registry, predictions: PredictionService
+    ) -> None:
+        self._configs = dict(configs)
+        self._registry = registry
+        self._predictions = predictions
+
+    def config(self, model: str) -> ModelConfig:
+        config = self._configs.get(model)
+        if config is None:
+            raise UnknownModelError(model)
+        return config
+
+    def summaries(self) -> list[dict[str, Any]]:
+        out = []
+        for name, config in sorted(self._configs.items()):
+            entry: dict[str, Any] = {
+                "name": name,
+                "title": config.title,
+                "champion": None,
+                "status": "serving",
+            }
+            try:
+                alias, scorer = self._predictions.champion(name)
+                entry.update(champion=alias.version, threshold=scorer.threshold)
+                entry["metrics"] = self._registry.get_version(name, alias.version).metrics
+            except PropensityError as exc:
+                entry["status"] = str(exc)
+            out.append(entry)
+        return out
+
+    def describe(self, model: str) -> dict[str, Any]:
+        config = self.config(model)
+        alias, scorer = self._predictions.champion(model)
+        try:
+            metrics = self._registry.get_version(model, alias.version).metrics
+        except NotFoundError:
+            metrics = {}
+        card = scorer.card
+        features = [
+            {
+                "name": f["name"],
+                "type": f.get(
+                    "type", "numeric" if f["encoding"] != "categorical" else "categorical"
+                ),
+                "encoding": f["encoding"],
+                "range": f.get("range"),
+                "categories": f.get("categories"),
+                "impute": f.get("impute"),
+            }
+            for f in card["features"]
+        ]
+        return {
+            "name": model,
+            "title": config.title,
+            "version": alias.version,
+            "threshold": scorer.threshold,
+            "target": dict(card.get("target", {})),
+            "metrics": metrics,
+            "trained_at": card.get("created_at"),
+            "promoted_at": alias.updated_at,
+            "features": features,
+            "library_versions": dict(card.get("library_versions", {})),
+        }
+
+    def history(self, model: str, limit: int) -> dict[str, Any]:
+        self.config(model)
+        champion = self._registry.get_champion(model)
+        versions = self._registry.list_versions(model, limit=limit)
+        return {
+            "model": model,
+            "champion": champion.version if champion else None,
+            "versions": [
+                {
+                    "version": v.version,
+                    "status": v.status,
+                    "created_at": v.created_at,
+                    "trigger": v.trigger,
+                    "champion": champion is not None and v.version == champion.version,
+                    "reason": v.reason,
+                    "metrics": v.metrics,
+                }
+                for v in versions
+            ],
+        }

@@ -1,0 +1,115 @@
+"""The serving models: champion scorecards cached in memory, refreshed at most every N seconds.
+
+A new champion is picked up without a redeploy. Its scorecard is loaded only if its SHA-256
+matches the registry; when the new artifact is missing or corrupt, or the registry is
+unreachable, the cache keeps serving the scorecard it has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from propensity.errors import ArtifactError, NotFoundError, PropensityError, StorageError
+from propensity.scoring import Scorer
+from propensity.service.ports import ArtifactStore, Registry
+from propensity.service.records import ChampionAlias
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailableError(PropensityError):
+    """The model is configured but no usable champion can be served (yet)."""
+
+
+@dataclass
+class _Entry:
+    alias: ChampionAlias
+    scorer: Scorer
+    checked_at: float
+
+
+class ChampionCache:
+    def __init__(
+        self,
+        registry: Registry,
+        artifacts: ArtifactStore,
+        *,
+        refresh_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._registry = registry
+        self._artifacts = artifacts
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+
+    def preload(self, models: Iterable[str]) -> None:
+        """Warm the cache at cold start; a failure here is retried on the first request."""
+        for model in models:
+            try:
+                self.get(model)
+            except PropensityError as exc:
+                log.warning("could not preload %s: %s", model, exc)
+
+    def get(self, model: str) -> tuple[ChampionAlias, Scorer]:
+        entry = self._entries.get(model)
+        now = self._clock()
+        if entry is not None and now - entry.checked_at < self._refresh:
+            return entry.alias, entry.scorer
+        try:
+            alias = self._registry.get_champion(model)
+        except StorageError as exc:
+            if entry is None:
+                raise ModelUnavailableError(f"model {model!r}: registry unavailable") from exc
+            log.warning(
+                "registry unavailable, serving cached %s %s: %s", model, entry.alias.version, exc
+            )
+            entry.checked_at = now
+            return entry.alias, entry.scorer
+        if alias is None:
+            if entry is None:
+                raise ModelUnavailableError(f"model {model!r} has no champion yet")
+            return entry.alias, entry.scorer
+        if entry is not None and (entry.alias.version, entry.alias.scorecard_sha256) == (
+            alias.version,
+            alias.scorecard_sha256,
+        ):
+            entry.checked_at = now
+            return entry.alias, entry.scorer
+        try:
+            scorer = self._load(model, alias)
+        except (ArtifactError, NotFoundError, StorageError) as exc:
+            if entry is None:
+                raise ModelUnavailableError(
+                    f"model {model!r}: champion {alias.version} cannot be loaded"
+                ) from exc
+            log.error(
+                "champion %s %s refused (%s); still serving %s",
+                model,
+                alias.version,
+                exc,
+                entry.alias.version,
+            )
+            entry.checked_at = now
+            return entry.alias, entry.scorer
+        self._entries[model] = _Entry(alias, scorer, now)
+        return alias, scorer
+
+    def _load(self, model: str, alias: ChampionAlias) -> Scorer:
+        body = self._artifacts.get_bytes(alias.scorecard_key)
+        digest = hashlib.sha256(body).hexdigest()
+        if digest != alias.scorecard_sha256:
+            raise ArtifactError(
+                f"{alias.scorecard_key}: SHA-256 {digest[:12]}… does not match the registry"
+            )
+        scorer = Scorer.from_json(body)
+        if scorer.model != model:
+            raise ArtifactError(f"{alias.scorecard_key} is a scorecard of model {scorer.model!r}")
+        return scorer
+
+    def clear(self) -> None:
+        self._entries.clear()

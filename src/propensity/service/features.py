@@ -1,0 +1,54 @@
+"""Validation of feature maps against a model config (feedback, uploads) without a scorecard."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from propensity.config import ModelConfig
+from propensity.errors import InvalidInputError
+
+MAX_CATEGORY_LENGTH = 200
+
+
+def validate_features(
+    config: ModelConfig, features: Mapping[str, Any], *, prefix: str = "features"
+) -> dict[str, Any]:
+    """The features with known names and valid types; ``None`` marks a value to impute."""
+    if not isinstance(features, Mapping):
+        raise InvalidInputError(prefix, "must be an object of feature name → value")
+    known = set(config.features.all)
+    unknown = sorted(k for k in features if k not in known)
+    if unknown:
+        raise InvalidInputError(
+            f"{prefix}.{unknown[0]}", f"is not a feature of model {config.name!r}"
+        )
+    clean: dict[str, Any] = {}
+    for name in config.features.numeric:
+        value = features.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInputError(
+                    f"{prefix}.{name}", f"expected a number, got {type(value).__name__}"
+                )
+            if not math.isfinite(value):
+                raise InvalidInputError(
+                    f"{prefix}.{name}", "must be a finite number (not NaN or infinity)"
+                )
+        clean[name] = value
+    for name in config.features.categorical:
+        value = features.get(name)
+        if value is not None:
+            if not isinstance(value, str):
+                raise InvalidInputError(
+                    f"{prefix}.{name}", f"expected a category string, got {type(value).__name__}"
+                )
+            if len(value) > MAX_CATEGORY_LENGTH:
+                raise InvalidInputError(
+                    f"{prefix}.{name}", f"longer than {MAX_CATEGORY_LENGTH} characters"
+                )
+        clean[name] = value
+    if all(v is None for v in clean.values()):
+        raise InvalidInputError(prefix, "holds no feature value")
+    return clean

@@ -1,0 +1,107 @@
+"""Recording labelled feedback, once per request however often it is retried."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from propensity.config import ModelConfig, parse_label
+from propensity.errors import ConflictError, InvalidInputError, NotFoundError, UnknownModelError
+from propensity.service.features import validate_features
+from propensity.service.ports import FeedbackStore, PredictionLog
+from propensity.service.records import FeedbackRecord
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+class FeedbackService:
+    def __init__(
+        self,
+        configs: Mapping[str, ModelConfig],
+        store: FeedbackStore,
+        predictions: PredictionLog,
+        *,
+        clock: Callable[[], str] = _utc_now,
+    ) -> None:
+        self._configs = dict(configs)
+        self._store = store
+        self._predictions = predictions
+        self._clock = clock
+
+    def submit(
+        self,
+        model: str,
+        *,
+        label: Any,
+        prediction_id: str | None = None,
+        features: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[FeedbackRecord, bool]:
+        """Store one labelled example; returns (the stored record, whether it is new)."""
+        config = self._configs.get(model)
+        if config is None:
+            raise UnknownModelError(model)
+        try:
+            y = parse_label(label, config.target)
+        except ValueError as exc:
+            raise InvalidInputError("y", str(exc)) from exc
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidInputError(
+                "Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+            )
+        if (prediction_id is None) == (features is None):
+            raise InvalidInputError(
+                "prediction_id", "give either prediction_id or features, not both or neither"
+            )
+
+        if prediction_id is not None:
+            try:
+                logged = self._predictions.get(prediction_id)
+            except NotFoundError:
+                logged = None
+            # Another model's prediction is reported as missing: ids never reveal other models.
+            if logged is None or logged.model != model:
+                raise NotFoundError(
+                    f"prediction_id {prediction_id!r} is not a prediction of model {model!r}"
+                )
+            values = dict(logged.features)
+            # One label per prediction: a retry with the same label is the same feedback.
+            feedback_id = _digest(model, "prediction", prediction_id)
+        else:
+            values = validate_features(config, features or {})
+            # Without a key nothing tells a retry from a second, identical observation.
+            feedback_id = (
+                _digest(model, "key", idempotency_key) if idempotency_key else uuid.uuid4().hex
+            )
+
+        record = FeedbackRecord(
+            feedback_id=feedback_id,
+            model=model,
+            label=y,
+            features=values,
+            created_at=self._clock(),
+            prediction_id=prediction_id,
+        )
+        stored, created = self._store.add(record)
+        if not created and (stored.label, stored.prediction_id, stored.features) != (
+            record.label,
+            record.prediction_id,
+            record.features,
+        ):
+            raise ConflictError(
+                "this prediction already has feedback with another label"
+                if idempotency_key is None
+                else "Idempotency-Key was already used for a different feedback"
+            )
+        return stored, created

@@ -1,0 +1,63 @@
+"""The storage the domain logic needs, as protocols; adapters implement them over AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from propensity.service.records import (
+    ChampionAlias,
+    FeedbackRecord,
+    PredictionRecord,
+    PromotionEvent,
+    VersionRecord,
+    VersionStatus,
+)
+
+
+class ArtifactStore(Protocol):
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
+
+
+class Registry(Protocol):
+    def get_champion(self, model: str) -> ChampionAlias | None: ...
+
+    def get_version(self, model: str, version: str) -> VersionRecord: ...
+
+    def list_versions(self, model: str, limit: int = 100) -> list[VersionRecord]: ...
+
+    def latest_version_number(self, model: str) -> int: ...
+
+    def put_version(self, record: VersionRecord) -> None:
+        """Create a version; ConflictError when that number exists already."""
+
+    def promote(
+        self, record: VersionRecord, *, expected_revision: int | None, event: PromotionEvent
+    ) -> ChampionAlias:
+        """Point the champion alias at ``record`` if it is still at ``expected_revision``."""
+
+    def set_status(self, model: str, version: str, status: VersionStatus, reason: str) -> None: ...
+
+    def list_promotions(self, model: str, limit: int = 50) -> list[PromotionEvent]: ...
+
+
+class PredictionLog(Protocol):
+    def put_many(self, records: Sequence[PredictionRecord]) -> None: ...
+
+    def get(self, prediction_id: str) -> PredictionRecord: ...
+
+    def recent(self, model: str, limit: int) -> list[PredictionRecord]: ...
+
+
+class FeedbackStore(Protocol):
+    def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        """Store ``record`` and count it once; returns (stored record, created?)."""
+
+    def list_for_model(self, model: str) -> list[FeedbackRecord]: ...
+
+    def pending(self, model: str) -> int: ...
+
+    def consume(self, model: str, count: int) -> None:
+        """Subtract ``count`` from the pending counter (after a version was written)."""

@@ -1,0 +1,149 @@
+"""Scoring requests with the champion and logging every prediction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from propensity.errors import InvalidInputError, PropensityError, UnknownModelError
+from propensity.scoring import Score, Scorer
+from propensity.service.champions import ChampionCache
+from propensity.service.ports import PredictionLog
+from propensity.service.records import ChampionAlias, PredictionRecord
+
+TOP_REASONS = 3
+
+
+class BatchTooLargeError(PropensityError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"batch of {size} rows exceeds the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Prediction:
+    prediction_id: str
+    model: str
+    version: str
+    probability: float
+    prediction: int
+    label: str
+    threshold: float
+    timestamp: str
+    reasons: list[dict[str, Any]]
+    imputed: list[str]
+    unknown: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PredictionService:
+    def __init__(
+        self,
+        champions: ChampionCache,
+        log: PredictionLog,
+        *,
+        models: Sequence[str],
+        log_ttl_days: int,
+        batch_limit: int,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.champion_cache = champions
+        self._log = log
+        self.models = tuple(models)
+        self._ttl = timedelta(days=log_ttl_days)
+        self.batch_limit = batch_limit
+        self._clock = clock
+        self._new_id = new_id
+
+    def champion(self, model: str) -> tuple[ChampionAlias, Scorer]:
+        if model not in self.models:
+            raise UnknownModelError(model)
+        return self.champion_cache.get(model)
+
+    def predict(
+        self, model: str, features: Mapping[str, Any], *, strict: bool = True
+    ) -> Prediction:
+        return self.predict_many(model, [features], strict=strict, field_prefix="features")[0]
+
+    def predict_batch(
+        self, model: str, rows: Sequence[Mapping[str, Any]], *, strict: bool = True
+    ) -> list[Prediction]:
+        if len(rows) > self.batch_limit:
+            raise BatchTooLargeError(len(rows), self.batch_limit)
+        return self.predict_many(model, rows, strict=strict, field_prefix="rows")
+
+    def predict_many(
+        self, model: str, rows: Sequence[Mapping[str, Any]], *, strict: bool, field_prefix: str
+    ) -> list[Prediction]:
+        alias, scorer = self.champion(model)
+        labels = _labels(scorer)
+        now = self._clock()
+        timestamp = now.isoformat(timespec="milliseconds")
+        expires_at = int((now + self._ttl).timestamp())
+        scored: list[tuple[Mapping[str, Any], Score]] = []
+        for index, row in enumerate(rows):
+            where = field_prefix if field_prefix == "features" else f"{field_prefix}[{index}]"
+            if not isinstance(row, Mapping):
+                raise InvalidInputError(where, "must be an object of feature name → value")
+            try:
+                scored.append((row, scorer.score(row, strict=strict)))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{where}.{exc.field}", exc.reason) from exc
+        predictions: list[Prediction] = []
+        records: list[PredictionRecord] = []
+        for row, score in scored:
+            prediction_id = self._new_id()
+            logged = {name: row.get(name) for name in scorer.feature_names}
+            records.append(
+                PredictionRecord(
+                    prediction_id,
+                    model,
+                    alias.version,
+                    timestamp,
+                    logged,
+                    score.probability,
+                    score.prediction,
+                    expires_at,
+                )
+            )
+            predictions.append(
+                Prediction(
+                    prediction_id=prediction_id,
+                    model=model,
+                    version=alias.version,
+                    probability=score.probability,
+                    prediction=score.prediction,
+                    label=labels[score.prediction],
+                    threshold=scorer.threshold,
+                    timestamp=timestamp,
+                    reasons=[
+                        {
+                            "feature": c.feature,
+                            "value": c.value,
+                            "contribution": c.contribution,
+                            "text": c.describe(),
+                        }
+                        for c in score.reasons(TOP_REASONS)
+                    ],
+                    imputed=list(score.imputed),
+                    unknown=list(score.unknown),
+                    ignored=list(score.ignored),
+                )
+            )
+        # Logged before answering: a prediction_id the caller sees can always take feedback.
+        self._log.put_many(records)
+        return predictions
+
+
+def _labels(scorer: Scorer) -> tuple[str, str]:
+    target = scorer.card.get("target", {})
+    return (str(target.get("negative_label", "0")), str(target.get("positive_label", "1")))

@@ -1,0 +1,255 @@
+"""Training a new version from the base dataset plus feedback, and promoting it if it is better.
+
+Runs in the retrain function (it imports the scikit-learn stack) and in the local bootstrap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from propensity.config import ModelConfig
+from propensity.errors import ArtifactError, NotFoundError, UnknownModelError
+from propensity.scoring import Scorer
+from propensity.service import promotion
+from propensity.service.ports import ArtifactStore, FeedbackStore, Registry
+from propensity.service.records import ChampionAlias, FeedbackRecord, PromotionEvent, VersionRecord
+from propensity.service.versions import version_name, version_number
+from propensity.training.dataset import load_dataset
+from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
+from propensity.training.train import TrainedModel, render_artifacts, train_model
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".md": "text/markdown; charset=utf-8",
+    ".png": "image/png",
+}
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    model: str
+    version: str
+    promoted: bool
+    reason: str
+    metrics: dict[str, float]
+    champion_metrics: dict[str, float] | None
+    feedback_rows: int
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def feedback_frame(config: ModelConfig, records: list[FeedbackRecord]) -> pd.DataFrame:
+    """Feedback as training rows: the config's features (missing → NaN) and the 0/1 target."""
+    rows = [
+        {**{f: r.features.get(f) for f in config.features.all}, config.target.column: r.label}
+        for r in records
+    ]
+    frame = pd.DataFrame(rows, columns=[*config.features.all, config.target.column])
+    for column in config.features.numeric:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    for column in config.features.categorical:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), np.nan)
+    frame[config.target.column] = frame[config.target.column].astype(int)
+    return frame
+
+
+def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        k: float(metrics[k])
+        for k in SCALAR_METRICS
+        if isinstance(metrics.get(k), float | int) and math.isfinite(float(metrics[k]))
+    }
+
+
+class RetrainService:
+    def __init__(
+        self,
+        configs: Mapping[str, ModelConfig],
+        registry: Registry,
+        artifacts: ArtifactStore,
+        feedback: FeedbackStore,
+        *,
+        data_root: str,
+        clock: Callable[[], str] = _utc_now,
+    ) -> None:
+        self._configs = dict(configs)
+        self._registry = registry
+        self._artifacts = artifacts
+        self._feedback = feedback
+        self._data_root = data_root
+        self._clock = clock
+
+    def config(self, model: str) -> ModelConfig:
+        config = self._configs.get(model)
+        if config is None:
+            raise UnknownModelError(model)
+        return config
+
+    def pending_feedback(self, model: str) -> int:
+        return self._feedback.pending(model)
+
+    def has_champion(self, model: str) -> bool:
+        return self._registry.get_champion(model) is not None
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(self._configs)
+
+    def retrain(self, model: str, *, trigger: str, actor: str = "system") -> RetrainOutcome:
+        config = self.config(model)
+        base, _ = load_dataset(config, self._data_root)
+        pending = self._feedback.pending(model)
+        records = self._feedback.list_for_model(model)
+        extra = feedback_frame(config, records)
+        champion = self._registry.get_champion(model)
+        version = version_name(self._registry.latest_version_number(model) + 1)
+        trained = train_model(config, base, version=version, extra_training=extra)
+        return self.publish(
+            trained,
+            trigger=trigger,
+            actor=actor,
+            champion=champion,
+            feedback_rows=len(records),
+            consumed=pending,
+        )
+
+    def publish(
+        self,
+        trained: TrainedModel,
+        *,
+        trigger: str,
+        actor: str = "system",
+        champion: ChampionAlias | None = None,
+        feedback_rows: int = 0,
+        consumed: int = 0,
+    ) -> RetrainOutcome:
+        """Store a trained version, record it, and promote it if it passes the gate."""
+        config = trained.config
+        model, version = config.name, trained.version
+        number = version_number(version)
+        files = render_artifacts(trained, plots=False, profile=None)
+        prefix = f"models/{model}/{version}/"
+        # Artifacts first, registry row last: a version row always points at complete artifacts.
+        for name, body in files.items():
+            suffix = name[name.rfind(".") :]
+            self._artifacts.put_bytes(
+                prefix + name, body, CONTENT_TYPES.get(suffix, "application/octet-stream")
+            )
+
+        candidate_metrics = _finite(trained.metrics)
+        champion_metrics = self._champion_metrics(champion, trained) if champion else None
+        decision = promotion.decide(config.promotion, candidate_metrics, champion_metrics)
+        record = VersionRecord(
+            model=model,
+            version=version,
+            number=number,
+            status="candidate",
+            created_at=self._clock(),
+            trigger=trigger,
+            artifact_prefix=prefix,
+            artifacts=dict(trained.artifacts),
+            metrics=candidate_metrics,
+            data_sha256=trained.training["data_sha256"],
+            parent_version=champion.version if champion else None,
+            reason=decision.reason,
+            threshold=float(trained.scorecard["threshold"]),
+            rows_train=int(trained.training["rows_train"]),
+            extra={"feedback_rows": feedback_rows, "champion_metrics": champion_metrics or {}},
+        )
+        self._registry.put_version(record)
+        # The counter is reset only once a version exists (promoted or not).
+        self._feedback.consume(model, consumed)
+        if decision.promote:
+            self._registry.promote(
+                record,
+                expected_revision=champion.revision if champion else None,
+                event=PromotionEvent(
+                    model,
+                    version,
+                    champion.version if champion else None,
+                    self._clock(),
+                    actor,
+                    decision.reason,
+                    "bootstrap" if champion is None else "promote",
+                ),
+            )
+        else:
+            self._registry.set_status(model, version, "rejected", decision.reason)
+        log.info(
+            "%s %s: %s (%s)",
+            model,
+            version,
+            "promoted" if decision.promote else "rejected",
+            decision.reason,
+        )
+        return RetrainOutcome(
+            model,
+            version,
+            decision.promote,
+            decision.reason,
+            candidate_metrics,
+            champion_metrics,
+            feedback_rows,
+        )
+
+    def _champion_metrics(self, champion: ChampionAlias, trained: TrainedModel) -> dict[str, float]:
+        """The champion scored on the candidate's held-out rows, with the champion's threshold."""
+        key, sha256 = champion.scorecard_key, champion.scorecard_sha256
+        try:
+            body = self._artifacts.get_bytes(key)
+        except NotFoundError as exc:
+            raise ArtifactError(f"champion scorecard {key} is missing") from exc
+        if hashlib.sha256(body).hexdigest() != sha256:
+            raise ArtifactError(f"champion scorecard {key} does not match its SHA-256")
+        scorer = Scorer.from_json(body)
+        config = trained.config
+        test = trained.test_frame
+        rows = (
+            test[config.features.all].astype(object).where(test[config.features.all].notna(), None)
+        )
+        records = [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
+        proba = np.array([scorer.score(r).probability for r in records])
+        y = test[config.target.column].to_numpy(dtype=int)
+        return _finite(scalar_metrics(y, proba, scorer.threshold))
+
+
+def retrain_if_due(service: RetrainService, model: str, *, trigger: str) -> RetrainOutcome | None:
+    """Retrain when the model's pending feedback reached its ``min_feedback``."""
+    pending = service.pending_feedback(model)
+    if pending < service.config(model).promotion.min_feedback:
+        log.info("%s: %d pending feedback, below min_feedback; nothing to do", model, pending)
+        return None
+    return service.retrain(model, trigger=trigger)
+
+
+def run_schedule(service: RetrainService) -> list[RetrainOutcome]:
+    """The scheduled sweep: every model with new feedback, and any model with no champion."""
+    outcomes = []
+    for model in service.models:
+        if not service.has_champion(model):
+            outcomes.append(service.retrain(model, trigger="bootstrap"))
+        elif service.pending_feedback(model) > 0:
+            outcomes.append(service.retrain(model, trigger="schedule"))
+    return outcomes
+
+
+def bootstrap(service: RetrainService) -> list[RetrainOutcome]:
+    """First versions for every model that has no champion yet (a fresh stack)."""
+    return [
+        service.retrain(m, trigger="bootstrap")
+        for m in service.models
+        if not service.has_champion(m)
+    ]

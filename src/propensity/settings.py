@@ -1,0 +1,58 @@
+"""One validated settings model per function, read from the environment at the entry point.
+
+Domain logic receives these objects; it never reads ``os.environ`` itself. AWS endpoints are
+not settings: boto3 reads the standard ``AWS_ENDPOINT_URL_*`` variables, so the same code talks
+to AWS or to a local emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from propensity.config import MODEL_NAME_PATTERN
+
+
+class _FunctionSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    stage: str = "dev"
+    default_model: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)] = "bank"
+    registry_table: Annotated[str, Field(min_length=3)]
+    # "/dev" behind an API Gateway stage; empty when served at the root (local run).
+    api_base_path: str = ""
+
+    @field_validator("api_base_path")
+    @classmethod
+    def _normalise_base_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            value = "/" + value
+        return value
+
+
+class PredictSettings(_FunctionSettings):
+    artifacts_bucket: Annotated[str, Field(min_length=3)]
+    predictions_table: Annotated[str, Field(min_length=3)]
+    model_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    prediction_log_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    batch_limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+class FeedbackSettings(_FunctionSettings):
+    feedback_table: Annotated[str, Field(min_length=3)]
+    predictions_table: Annotated[str, Field(min_length=3)]
+
+
+class RetrainSettings(_FunctionSettings):
+    artifacts_bucket: Annotated[str, Field(min_length=3)]
+    feedback_table: Annotated[str, Field(min_length=3)]
+    predictions_table: Annotated[str, Field(min_length=3)]
+    retrain_min_feedback: Annotated[int, Field(ge=1)] = 1
+    datasets_prefix: str = "datasets/"
+
+    @property
+    def data_root(self) -> str:
+        return f"s3://{self.artifacts_bucket}/{self.datasets_prefix.strip('/')}"

@@ -1,0 +1,68 @@
+"""Composition root: settings → adapters → services. Handlers call these at cold start."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.object_store import ObjectStore
+from propensity.adapters.predictions import DynamoPredictionLog
+from propensity.adapters.registry import DynamoRegistry
+from propensity.api.dependencies import Services
+from propensity.config import ModelConfig, available_models, load_model_config
+from propensity.service.catalog import ModelCatalog
+from propensity.service.champions import ChampionCache
+from propensity.service.feedback import FeedbackService
+from propensity.service.predictions import PredictionService
+from propensity.settings import FeedbackSettings, PredictSettings, RetrainSettings
+
+if TYPE_CHECKING:
+    from propensity.service.retraining import RetrainService
+
+
+def model_configs() -> dict[str, ModelConfig]:
+    return {name: load_model_config(name) for name in available_models()}
+
+
+def predict_services(settings: PredictSettings) -> Services:
+    configs = model_configs()
+    registry = DynamoRegistry(settings.registry_table)
+    champions = ChampionCache(
+        registry,
+        ObjectStore(settings.artifacts_bucket),
+        refresh_seconds=settings.model_refresh_seconds,
+    )
+    predictions = PredictionService(
+        champions,
+        DynamoPredictionLog(settings.predictions_table),
+        models=sorted(configs),
+        log_ttl_days=settings.prediction_log_ttl_days,
+        batch_limit=settings.batch_limit,
+    )
+    return Services(
+        default_model=settings.default_model,
+        predictions=predictions,
+        catalog=ModelCatalog(configs, registry, predictions),
+    )
+
+
+def feedback_services(settings: FeedbackSettings) -> Services:
+    feedback = FeedbackService(
+        model_configs(),
+        DynamoFeedbackStore(settings.feedback_table),
+        DynamoPredictionLog(settings.predictions_table),
+    )
+    return Services(default_model=settings.default_model, feedback=feedback)
+
+
+def retrain_service(settings: RetrainSettings) -> RetrainService:
+    # Imported here: only the retrain function has the scikit-learn layer.
+    from propensity.service.retraining import RetrainService
+
+    return RetrainService(
+        model_configs(),
+        DynamoRegistry(settings.registry_table),
+        ObjectStore(settings.artifacts_bucket),
+        DynamoFeedbackStore(settings.feedback_table),
+        data_root=settings.data_root,
+    )

@@ -1,0 +1,142 @@
+"""In-memory implementations of the service ports: domain tests without AWS or moto."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from propensity.errors import ConflictError, NotFoundError, StorageError
+from propensity.service.records import (
+    ChampionAlias,
+    FeedbackRecord,
+    PredictionRecord,
+    PromotionEvent,
+    VersionRecord,
+    VersionStatus,
+)
+
+
+class FakeArtifacts:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.fail = False
+
+    def get_bytes(self, key: str) -> bytes:
+        if self.fail:
+            raise StorageError("s3 unavailable")
+        if key not in self.objects:
+            raise NotFoundError(f"{key} does not exist")
+        return self.objects[key]
+
+    def put_bytes(
+        self, key: str, body: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
+        if self.fail:
+            raise StorageError("s3 unavailable")
+        self.objects[key] = body
+
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.versions: dict[tuple[str, int], VersionRecord] = {}
+        self.champions: dict[str, ChampionAlias] = {}
+        self.promotions: list[PromotionEvent] = []
+        self.fail = False
+
+    def get_champion(self, model: str) -> ChampionAlias | None:
+        if self.fail:
+            raise StorageError("registry unavailable")
+        return self.champions.get(model)
+
+    def get_version(self, model: str, version: str) -> VersionRecord:
+        for (m, _), record in self.versions.items():
+            if m == model and record.version == version:
+                return record
+        raise NotFoundError(f"{model} {version}")
+
+    def list_versions(self, model: str, limit: int = 100) -> list[VersionRecord]:
+        mine = sorted(
+            (r for (m, _), r in self.versions.items() if m == model), key=lambda r: -r.number
+        )
+        return mine[:limit]
+
+    def latest_version_number(self, model: str) -> int:
+        return max((n for (m, n) in self.versions if m == model), default=0)
+
+    def put_version(self, record: VersionRecord) -> None:
+        key = (record.model, record.number)
+        if key in self.versions:
+            raise ConflictError(f"{record.model} {record.version} exists")
+        self.versions[key] = record
+
+    def set_status(self, model: str, version: str, status: VersionStatus, reason: str) -> None:
+        record = self.get_version(model, version)
+        self.versions[(model, record.number)] = dataclasses.replace(
+            record, status=status, reason=reason
+        )
+
+    def promote(
+        self, record: VersionRecord, *, expected_revision: int | None, event: PromotionEvent
+    ) -> ChampionAlias:
+        current = self.champions.get(record.model)
+        if (current.revision if current else None) != expected_revision:
+            raise ConflictError("champion changed meanwhile")
+        alias = ChampionAlias(
+            model=record.model,
+            version=record.version,
+            scorecard_key=record.scorecard_key,
+            scorecard_sha256=record.artifacts["scorecard.json"],
+            revision=(expected_revision or 0) + 1,
+            updated_at=event.at,
+            previous_version=event.previous_version,
+            reason=event.reason,
+            actor=event.actor,
+        )
+        self.champions[record.model] = alias
+        self.set_status(record.model, record.version, "promoted", record.reason)
+        self.promotions.append(event)
+        return alias
+
+    def list_promotions(self, model: str, limit: int = 50) -> list[PromotionEvent]:
+        return [p for p in reversed(self.promotions) if p.model == model][:limit]
+
+
+class FakePredictionLog:
+    def __init__(self) -> None:
+        self.records: dict[str, PredictionRecord] = {}
+
+    def put_many(self, records: Sequence[PredictionRecord]) -> None:
+        for record in records:
+            self.records[record.prediction_id] = record
+
+    def get(self, prediction_id: str) -> PredictionRecord:
+        if prediction_id not in self.records:
+            raise NotFoundError(prediction_id)
+        return self.records[prediction_id]
+
+    def recent(self, model: str, limit: int) -> list[PredictionRecord]:
+        mine = [r for r in self.records.values() if r.model == model]
+        return sorted(mine, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+class FakeFeedbackStore:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], FeedbackRecord] = {}
+        self.counters: dict[str, int] = {}
+
+    def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        key = (record.model, record.feedback_id)
+        if key in self.items:
+            return self.items[key], False
+        self.items[key] = record
+        self.counters[record.model] = self.counters.get(record.model, 0) + 1
+        return record, True
+
+    def list_for_model(self, model: str) -> list[FeedbackRecord]:
+        return [r for (m, _), r in self.items.items() if m == model]
+
+    def pending(self, model: str) -> int:
+        return self.counters.get(model, 0)
+
+    def consume(self, model: str, count: int) -> None:
+        self.counters[model] = self.counters.get(model, 0) - count
