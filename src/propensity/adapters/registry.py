@@ -146,12 +146,18 @@ class DynamoRegistry:
             reason=event.reason,
             actor=event.actor,
         )
+        # DynamoDB rejects unused expression names/values, so each branch names only its own.
+        condition_parts: dict[str, Any]
         if expected_revision is None:
-            condition = "attribute_not_exists(#r)"
-            values: dict[str, Any] = {}
+            condition_parts = {
+                "ConditionExpression": "attribute_not_exists(#r)",
+                "ExpressionAttributeNames": {"#r": "record"},
+            }
         else:
-            condition = "revision = :expected"
-            values = {":expected": {"N": str(expected_revision)}}
+            condition_parts = {
+                "ConditionExpression": "revision = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_revision)}},
+            }
         alias_item = dynamo.to_item(
             {
                 "model": alias.model,
@@ -178,14 +184,7 @@ class DynamoRegistry:
                 "action": event.action,
             }
         )
-        alias_put: Any = {
-            "TableName": self.table,
-            "Item": alias_item,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#r": "record"},
-        }
-        if values:
-            alias_put["ExpressionAttributeValues"] = values
+        alias_put: Any = {"TableName": self.table, "Item": alias_item, **condition_parts}
         try:
             self._db.transact_write_items(
                 TransactItems=[

@@ -1,0 +1,286 @@
+"""Reading infra/template.yaml: the one description of the stack, locally and in AWS.
+
+Tests and the local run create their tables and bucket from it, call the handlers it names with
+the environment it declares, and route HTTP requests, stream records and schedules the way its
+events say, so the local stack cannot drift from what gets deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form tags (!Ref, !Sub …) as {"Fn": value}."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    return template
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str  # as in the template: /models/{model}/predict
+    function: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method:
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    function: str
+    table: str  # logical id of the table whose stream feeds the function
+    batch_size: int
+    filters: tuple[dict[str, Any], ...]
+    max_retries: int
+    bisect: bool
+    report_item_failures: bool
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    function: str
+    expression: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def handler_file(self) -> Path:
+        return self.code_dir / (self.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+
+    @property
+    def handler_function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+class Stack:
+    """The template with parameters and physical names resolved for one local stack."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any] | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        template_dir: Path = TEMPLATE_PATH.parent,
+    ) -> None:
+        self.template = dict(template or load_template())
+        self.template_dir = template_dir
+        self.resources: dict[str, Any] = self.template["Resources"]
+        self.parameters = {
+            name: str(spec.get("Default", ""))
+            for name, spec in self.template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters or {})
+        # Physical names: given, or derived from the logical id (lower-case, like a stack would).
+        self.names = {
+            logical: (names or {}).get(logical, f"propensity-local-{logical.lower()}")
+            for logical, res in self.resources.items()
+            if res["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
+        }
+
+    # --- intrinsic functions ---------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                if arg in self.parameters:
+                    return self.parameters[arg]
+                if arg in self.names:
+                    return self.names[arg]
+                if arg == "AWS::Region":
+                    return "us-east-1"
+                return f"local-{arg}"
+            if key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), text)
+            if key == "Fn::GetAtt":
+                return f"arn:local:{arg[0]}:{arg[1]}"
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _sub(self, name: str) -> str:
+        if "." in name:
+            return f"arn:local:{name}"
+        return str(self.resolve({"Ref": name}))
+
+    # --- functions and their events --------------------------------------------------------
+    def functions(self) -> dict[str, FunctionSpec]:
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        base_env = self.resolve(globals_.get("Environment", {}).get("Variables", {}))
+        out = {}
+        for logical, res in self.resources.items():
+            if res["Type"] != "AWS::Serverless::Function":
+                continue
+            props = res["Properties"]
+            env = {**base_env, **self.resolve(props.get("Environment", {}).get("Variables", {}))}
+            out[logical] = FunctionSpec(
+                logical_id=logical,
+                code_dir=(self.template_dir / props["CodeUri"]).resolve(),
+                handler=props.get("Handler", globals_.get("Handler", "")),
+                environment={k: str(v) for k, v in env.items()},
+            )
+        return out
+
+    def _events(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for logical, res in self.resources.items():
+            if res["Type"] != "AWS::Serverless::Function":
+                continue
+            for event in res["Properties"].get("Events", {}).values():
+                if event["Type"] == kind:
+                    found.append((logical, event.get("Properties", {})))
+        return found
+
+    def http_routes(self) -> list[HttpRoute]:
+        return [HttpRoute(p["Method"].upper(), p["Path"], fn) for fn, p in self._events("HttpApi")]
+
+    def stream_sources(self) -> list[StreamSource]:
+        sources = []
+        for fn, props in self._events("DynamoDB"):
+            stream = props["Stream"]
+            table = stream["Fn::GetAtt"][0] if isinstance(stream, dict) else str(stream)
+            patterns = tuple(
+                json.loads(str(self.resolve(f["Pattern"])))
+                for f in props.get("FilterCriteria", {}).get("Filters", [])
+            )
+            sources.append(
+                StreamSource(
+                    function=fn,
+                    table=table,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    filters=patterns,
+                    max_retries=int(props.get("MaximumRetryAttempts", -1)),
+                    bisect=bool(props.get("BisectBatchOnFunctionError", False)),
+                    report_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+        return sources
+
+    def schedules(self) -> list[ScheduleSource]:
+        return [
+            ScheduleSource(
+                fn, str(self.resolve(p["Schedule"])), json.loads(str(p.get("Input", "{}")))
+            )
+            for fn, p in self._events("Schedule")
+        ]
+
+    def stage(self) -> str:
+        for res in self.resources.values():
+            if res["Type"] == "AWS::Serverless::HttpApi":
+                return str(self.resolve(res["Properties"].get("StageName", "$default")))
+        return "$default"
+
+    # --- resources -------------------------------------------------------------------------
+    def create_resources(self, dynamodb: DynamoDBClient, s3: S3Client) -> dict[str, str]:
+        """Create every table and bucket the template declares, as it declares them."""
+        for logical, res in self.resources.items():
+            props = self.resolve(res.get("Properties", {}))
+            if res["Type"] == "AWS::DynamoDB::Table":
+                self._create_table(dynamodb, self.names[logical], props)
+            elif res["Type"] == "AWS::S3::Bucket":
+                self._create_bucket(s3, self.names[logical], props)
+        return dict(self.names)
+
+    @staticmethod
+    def _create_table(dynamodb: DynamoDBClient, name: str, props: dict[str, Any]) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        if props.get("SSESpecification"):
+            kwargs["SSESpecification"] = {
+                "Enabled": bool(props["SSESpecification"].get("SSEEnabled"))
+            }
+        dynamodb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        pitr = props.get("PointInTimeRecoverySpecification", {})
+        if pitr.get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+
+    @staticmethod
+    def _create_bucket(s3: S3Client, name: str, props: dict[str, Any]) -> None:
+        s3.create_bucket(Bucket=name)
+        if props.get("VersioningConfiguration"):
+            s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration=props["VersioningConfiguration"]
+            )
+        if props.get("BucketEncryption"):
+            s3.put_bucket_encryption(
+                Bucket=name,
+                # CloudFormation's rule shape differs from the S3 API's: translate it.
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
+        if props.get("PublicAccessBlockConfiguration"):
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )

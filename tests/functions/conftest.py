@@ -1,0 +1,133 @@
+"""Handlers invoked with the sample events, against moto resources made from the template."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.object_store import ObjectStore
+from propensity.adapters.registry import DynamoRegistry
+from propensity.config import available_models, load_model_config
+from propensity.local.template import REPO_ROOT, Stack
+from propensity.observability import metrics
+from propensity.service.retraining import RetrainService
+from propensity.training.train import TrainedModel
+
+EVENTS = REPO_ROOT / "events"
+FUNCTIONS = {"predict": "PredictFunction", "feedback": "FeedbackFunction", "retrain": "RetrainFunction"}
+
+
+class LambdaContext:
+    function_name = "test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "test-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """Tables and bucket created from infra/template.yaml in moto, functions' env applied."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "API_BASE_PATH": "/dev",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        stack = Stack()
+        stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
+        for spec in stack.functions().values():
+            for key, value in spec.environment.items():
+                monkeypatch.setenv(key, value)
+        metrics.clear_metrics()
+        yield stack
+        metrics.clear_metrics()
+
+
+@pytest.fixture
+def retrain_service(stack: Stack, data_root: Path) -> RetrainService:
+    bucket = stack.names["ArtifactsBucket"]
+    s3 = boto3.client("s3")
+    for dataset in data_root.glob("*.csv.gz"):
+        s3.put_object(Bucket=bucket, Key=f"datasets/{dataset.name}", Body=dataset.read_bytes())
+    return RetrainService(
+        {m: load_model_config(m) for m in available_models()},
+        DynamoRegistry(stack.names["RegistryTable"]),
+        ObjectStore(bucket),
+        DynamoFeedbackStore(stack.names["FeedbackTable"]),
+        data_root=f"s3://{bucket}/datasets",
+    )
+
+
+@pytest.fixture
+def published(retrain_service: RetrainService, trained: dict[str, TrainedModel]) -> RetrainService:
+    """Both models' v1 (trained once per session) stored and promoted, as a bootstrap would."""
+    for model in trained.values():
+        retrain_service.publish(model, trigger="bootstrap")
+    return retrain_service
+
+
+def load_handler(function: str) -> ModuleType:
+    """A fresh import of the function's handler module: a cold start, with empty caches."""
+    path = REPO_ROOT / "functions" / function / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    event.update(overrides)
+    return event
+
+
+def http_event(name: str, *, body: Any = None, path: str | None = None, model: str | None = None,
+               headers: dict[str, str] | None = None, query: str = "") -> dict[str, Any]:
+    """A sample HTTP API event with another body, path or path parameter."""
+    event = load_event(name)
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if model is not None:
+        event["pathParameters"] = {"model": model}
+        path = path or event["rawPath"].replace("/bank/", f"/{model}/").replace("/telecom/", f"/{model}/")
+    if path is not None:
+        event["rawPath"] = path
+        event["requestContext"]["http"]["path"] = path
+    if headers:
+        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
+    event["rawQueryString"] = query
+    return event
+
+
+def invoke(handler: ModuleType, event: dict[str, Any]) -> Any:
+    return handler.lambda_handler(event, LambdaContext())
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def get_route(path: str, query: str = "") -> dict[str, Any]:
+    """A GET event for ``path`` (without the stage), from the predict event's envelope."""
+    event = http_event("predict-bank.json", path=f"/dev{path}", query=query)
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
+    event["requestContext"]["http"]["method"] = "GET"
+    event.pop("body", None)
+    event["pathParameters"] = {}
+    return event
