@@ -14,10 +14,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## run: train both shipped models into artifacts/ (the local service arrives with issue 3)
+## run: the whole SAM template locally on http://localhost:8000 (emulated AWS, no Docker)
 run: $(STAMP)
-	$(BIN)/propensity train --model bank
-	$(BIN)/propensity train --model telecom
+	$(BIN)/propensity serve
 
 ## test: lint, type-check, then the whole test suite (fails when no test ran)
 test: $(STAMP) lint typecheck
@@ -27,8 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Each function directory separately: every handler module is named handler.py.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	for fn in functions/*/; do $(BIN)/mypy $$fn || exit 1; done
 
 ## train MODEL=bank: one model into artifacts/<model>
 train: $(STAMP)

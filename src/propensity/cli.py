@@ -158,6 +158,51 @@ def cmd_drift(args: argparse.Namespace, settings: CliSettings) -> int:
     return EXIT_DRIFT if flagged and args.fail_on_drift else EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, _settings: CliSettings) -> int:
+    from propensity.local import commands
+
+    return commands.serve(
+        port=args.port,
+        schedule_seconds=args.schedule_seconds,
+        emulator_port=args.emulator_port,
+        bootstrap=not args.no_bootstrap,
+    )
+
+
+def cmd_invoke(args: argparse.Namespace, _settings: CliSettings) -> int:
+    from propensity.local import commands
+
+    return commands.invoke(
+        args.function,
+        Path(args.event),
+        emulator_url=args.url,
+        bootstrap=False if args.no_bootstrap else None,
+    )
+
+
+def cmd_bootstrap(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.bootstrap import StackResources, bootstrap_stack
+
+    if args.stack_name:
+        from propensity.adapters.cloudformation import stack_outputs
+
+        resources = StackResources.from_outputs(stack_outputs(args.stack_name))
+    elif args.bucket and args.registry_table and args.feedback_table:
+        resources = StackResources(args.bucket, args.registry_table, args.feedback_table)
+    else:
+        raise PropensityError(
+            "give --stack-name, or --bucket, --registry-table and --feedback-table"
+        )
+    uploaded, outcomes = bootstrap_stack(resources, Path(args.data_root or settings.data_root))
+    print(f"uploaded {', '.join(uploaded) or 'nothing'} to s3://{resources.bucket}/")
+    for outcome in outcomes:
+        state = "promoted" if outcome.promoted else "rejected"
+        print(f"{outcome.model} {outcome.version}: {state} ({outcome.reason})")
+    if not outcomes:
+        print("every model already has a champion: nothing trained")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propensity", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +249,51 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--delimiter", help="CSV delimiter (default: the config's)")
     drift.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a feature drifted")
     drift.set_defaults(handler=cmd_drift)
+
+    serve = commands.add_parser(
+        "serve", help="run the SAM template locally: emulated AWS, real handlers, HTTP API"
+    )
+    serve.add_argument(
+        "--port", type=int, help="HTTP API port (default: $PORT or 8000; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--schedule-seconds",
+        type=float,
+        help="fire the schedules every S seconds (default: $LOCAL_SCHEDULE_SECONDS or the rate)",
+    )
+    serve.add_argument(
+        "--emulator-port", type=int, default=0, help="moto port (default: a free one)"
+    )
+    serve.add_argument(
+        "--no-bootstrap", action="store_true", help="do not train the first model versions"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    invoke = commands.add_parser(
+        "invoke", help="invoke one function of the template with an event file (sam local invoke)"
+    )
+    invoke.add_argument("function", help="logical id, e.g. PredictFunction")
+    invoke.add_argument(
+        "--event", required=True, help="event JSON file, e.g. events/bootstrap.json"
+    )
+    invoke.add_argument(
+        "--url",
+        help="emulator URL of a running `propensity serve` (default: a fresh in-process stack)",
+    )
+    invoke.add_argument(
+        "--no-bootstrap", action="store_true", help="fresh stack without the first model versions"
+    )
+    invoke.set_defaults(handler=cmd_invoke)
+
+    boot = commands.add_parser(
+        "bootstrap", help="upload datasets and train first champions in a deployed stack"
+    )
+    boot.add_argument("--stack-name", help="CloudFormation stack (reads its outputs)")
+    boot.add_argument("--bucket", help="artifacts bucket (instead of --stack-name)")
+    boot.add_argument("--registry-table")
+    boot.add_argument("--feedback-table")
+    boot.add_argument("--data-root", help="directory of the shipped datasets (default: data)")
+    boot.set_defaults(handler=cmd_bootstrap)
 
     models = commands.add_parser("models", help="list configured models")
     models.set_defaults(handler=lambda _a, s: print("\n".join(available_models(s.config_dir))) or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,6 +13,9 @@ from aws_lambda_powertools.logging import correlation_paths
 logger = Logger(service="propensity")
 tracer = Tracer(service="propensity")
 metrics = Metrics(namespace="Propensity", service="propensity")
+
+# Health checks and docs legitimately publish no business metric; powertools would warn each time.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -23,7 +23,11 @@ from propensity.service.retraining import RetrainService
 from propensity.training.train import TrainedModel
 
 EVENTS = REPO_ROOT / "events"
-FUNCTIONS = {"predict": "PredictFunction", "feedback": "FeedbackFunction", "retrain": "RetrainFunction"}
+FUNCTIONS = {
+    "predict": "PredictFunction",
+    "feedback": "FeedbackFunction",
+    "retrain": "RetrainFunction",
+}
 
 
 class LambdaContext:
@@ -97,15 +101,24 @@ def load_event(name: str, **overrides: Any) -> dict[str, Any]:
     return event
 
 
-def http_event(name: str, *, body: Any = None, path: str | None = None, model: str | None = None,
-               headers: dict[str, str] | None = None, query: str = "") -> dict[str, Any]:
+def http_event(
+    name: str,
+    *,
+    body: Any = None,
+    path: str | None = None,
+    model: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> dict[str, Any]:
     """A sample HTTP API event with another body, path or path parameter."""
     event = load_event(name)
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     if model is not None:
         event["pathParameters"] = {"model": model}
-        path = path or event["rawPath"].replace("/bank/", f"/{model}/").replace("/telecom/", f"/{model}/")
+        path = path or event["rawPath"].replace("/bank/", f"/{model}/").replace(
+            "/telecom/", f"/{model}/"
+        )
     if path is not None:
         event["rawPath"] = path
         event["requestContext"]["http"]["path"] = path

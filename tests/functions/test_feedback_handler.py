@@ -12,9 +12,14 @@ from tests.functions.conftest import body_of, http_event, invoke, load_event, lo
 
 
 def counter(stack: Stack, model: str) -> dict[str, Any]:
-    item = boto3.client("dynamodb").get_item(
-        TableName=stack.names["FeedbackTable"], Key={"model": {"S": model}, "item": {"S": "COUNTER"}}
-    ).get("Item", {})
+    item = (
+        boto3.client("dynamodb")
+        .get_item(
+            TableName=stack.names["FeedbackTable"],
+            Key={"model": {"S": model}, "item": {"S": "COUNTER"}},
+        )
+        .get("Item", {})
+    )
     return {k: int(v["N"]) for k, v in item.items() if "N" in v}
 
 

@@ -7,7 +7,14 @@ import pytest
 
 from propensity.local.template import Stack
 from propensity.service.retraining import RetrainService
-from tests.functions.conftest import body_of, get_route, http_event, invoke, load_event, load_handler
+from tests.functions.conftest import (
+    body_of,
+    get_route,
+    http_event,
+    invoke,
+    load_event,
+    load_handler,
+)
 
 
 @pytest.mark.usefixtures("published")
@@ -26,7 +33,8 @@ def test_bank_event_is_scored_with_reasons_and_logged(stack: Stack) -> None:
     assert body["imputed"] == []
     # And the prediction is logged with its features for feedback and drift
     item = boto3.client("dynamodb").get_item(
-        TableName=stack.names["PredictionsTable"], Key={"prediction_id": {"S": body["prediction_id"]}}
+        TableName=stack.names["PredictionsTable"],
+        Key={"prediction_id": {"S": body["prediction_id"]}},
     )["Item"]
     assert item["model"]["S"] == "bank" and item["version"]["S"] == "v1"
     assert int(item["expires_at"]["N"]) > 0
@@ -98,7 +106,9 @@ def test_models_metrics_and_docs_under_the_stage_prefix() -> None:
     docs = invoke(handler, get_route("/docs"))
     assert docs["statusCode"] == 200 and "/dev/openapi.json" in docs["body"]
     spec = body_of(invoke(handler, get_route("/openapi.json")))
-    assert {"/models/{model}/predict", "/models/{model}/feedback", "/predict", "/feedback"} <= set(spec["paths"])
+    assert {"/models/{model}/predict", "/models/{model}/feedback", "/predict", "/feedback"} <= set(
+        spec["paths"]
+    )
     assert spec["servers"] == [{"url": "/dev"}]
 
 
@@ -111,8 +121,8 @@ def test_no_champion_yet_is_a_503_not_a_crash(stack: Stack) -> None:
 
 
 def test_a_new_champion_is_served_without_redeploy(
-    published: RetrainService, monkeypatch: pytest.MonkeyPatch, trained: dict
-) -> None:  # type: ignore[type-arg]
+    published: RetrainService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MODEL_REFRESH_SECONDS", "0")
     handler = load_handler("predict")
     assert body_of(invoke(handler, load_event("predict-telecom-flat.json")))["version"] == "v1"

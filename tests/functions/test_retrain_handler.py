@@ -10,9 +10,23 @@ from propensity.local.template import Stack
 from propensity.service.retraining import RetrainService
 from tests.functions.conftest import invoke, load_event, load_handler
 
-BANK_ROW = {"age": 45, "job": "technician", "marital": "married", "education": "secondary",
-            "default": "no", "balance": 1200, "housing": "yes", "loan": "no", "contact": "cellular",
-            "day": 15, "month": "may", "campaign": 2, "pdays": -1, "previous": 0, "poutcome": "unknown"}
+BANK_ROW = {
+    "age": 45,
+    "job": "technician",
+    "marital": "married",
+    "education": "secondary",
+    "default": "no",
+    "balance": 1200,
+    "housing": "yes",
+    "loan": "no",
+    "contact": "cellular",
+    "day": 15,
+    "month": "may",
+    "campaign": 2,
+    "pdays": -1,
+    "previous": 0,
+    "poutcome": "unknown",
+}
 
 
 def add_feedback(service: RetrainService, model: str, n: int) -> None:
@@ -21,7 +35,11 @@ def add_feedback(service: RetrainService, model: str, n: int) -> None:
 
     store: DynamoFeedbackStore = service._feedback  # type: ignore[assignment]
     for i in range(n):
-        store.add(FeedbackRecord(f"fb{i}", model, i % 2, {**BANK_ROW, "age": 30 + i}, "2026-01-01T00:00:00"))
+        store.add(
+            FeedbackRecord(
+                f"fb{i}", model, i % 2, {**BANK_ROW, "age": 30 + i}, "2026-01-01T00:00:00"
+            )
+        )
 
 
 def test_stream_record_retrains_the_model_once(published: RetrainService, stack: Stack) -> None:

@@ -69,20 +69,25 @@ class DynamoRegistry:
             raise NotFoundError(f"model {model!r} has no version {version!r}")
         return _version_from_item(item)
 
-    def list_versions(self, model: str, limit: int = 100) -> list[VersionRecord]:
+    def _records(self, model: str, prefix: str, limit: int) -> list[dict[str, Any]]:
+        """The model's records whose key starts with ``prefix``, newest (highest key) first."""
         try:
-            items = dynamo.query_all(
-                self._db,
-                TableName=self.table,
-                KeyConditionExpression="#m = :m AND begins_with(#r, :p)",
-                ExpressionAttributeNames={"#m": "model", "#r": "record"},
-                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": VERSION_PREFIX}},
-                ScanIndexForward=False,
-                PaginationConfig={"MaxItems": limit},
+            return list(
+                dynamo.query_all(
+                    self._db,
+                    TableName=self.table,
+                    KeyConditionExpression="#m = :m AND begins_with(#r, :p)",
+                    ExpressionAttributeNames={"#m": "model", "#r": "record"},
+                    ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": prefix}},
+                    ScanIndexForward=False,
+                    PaginationConfig={"MaxItems": limit},
+                )
             )
-            return [_version_from_item(i) for i in items]
         except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"registry {model} versions") from exc
+            raise translate(exc, f"registry {model} {prefix}") from exc
+
+    def list_versions(self, model: str, limit: int = 100) -> list[VersionRecord]:
+        return [_version_from_item(i) for i in self._records(model, VERSION_PREFIX, limit)]
 
     def latest_version_number(self, model: str) -> int:
         latest = self.list_versions(model, limit=1)
@@ -217,30 +222,18 @@ class DynamoRegistry:
         return alias
 
     def list_promotions(self, model: str, limit: int = 50) -> list[PromotionEvent]:
-        try:
-            items = dynamo.query_all(
-                self._db,
-                TableName=self.table,
-                KeyConditionExpression="#m = :m AND begins_with(#r, :p)",
-                ExpressionAttributeNames={"#m": "model", "#r": "record"},
-                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": PROMOTION_PREFIX}},
-                ScanIndexForward=False,
-                PaginationConfig={"MaxItems": limit},
+        return [
+            PromotionEvent(
+                model=model,
+                version=i["version"],
+                previous_version=i.get("previous_version"),
+                at=i["at"],
+                actor=i.get("actor", ""),
+                reason=i.get("reason", ""),
+                action=i.get("action", "promote"),
             )
-            return [
-                PromotionEvent(
-                    model=model,
-                    version=i["version"],
-                    previous_version=i.get("previous_version"),
-                    at=i["at"],
-                    actor=i.get("actor", ""),
-                    reason=i.get("reason", ""),
-                    action=i.get("action", "promote"),
-                )
-                for i in items
-            ]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"registry {model} promotions") from exc
+            for i in self._records(model, PROMOTION_PREFIX, limit)
+        ]
 
 
 def _version_from_item(item: dict[str, Any]) -> VersionRecord:

@@ -275,7 +275,11 @@ class Stack:
                 # CloudFormation's rule shape differs from the S3 API's: translate it.
                 ServerSideEncryptionConfiguration={
                     "Rules": [
-                        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                        {
+                            "ApplyServerSideEncryptionByDefault": rule[
+                                "ServerSideEncryptionByDefault"
+                            ]
+                        }
                         for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
                     ]
                 },

@@ -170,8 +170,6 @@ class RetrainService:
             extra={"feedback_rows": feedback_rows, "champion_metrics": champion_metrics or {}},
         )
         self._registry.put_version(record)
-        # The counter is reset only once a version exists (promoted or not).
-        self._feedback.consume(model, consumed)
         if decision.promote:
             self._registry.promote(
                 record,
@@ -188,6 +186,8 @@ class RetrainService:
             )
         else:
             self._registry.set_status(model, version, "rejected", decision.reason)
+        # Only now is the feedback "used": if anything above failed, a retry retrains with it.
+        self._feedback.consume(model, consumed)
         log.info(
             "%s %s: %s (%s)",
             model,

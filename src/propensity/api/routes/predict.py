@@ -75,6 +75,18 @@ def _features(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+@router.get("/", tags=["service"])
+def index(default: DefaultModel) -> dict[str, Any]:
+    """Where to go from here (the dashboard will live at this address)."""
+    return {
+        "service": "propensity",
+        "docs": "docs",
+        "openapi": "openapi.json",
+        "models": "models",
+        "default_model": default,
+    }
+
+
 @router.get("/health", response_model=Health, tags=["service"])
 def health() -> Health:
     return Health(status="ok", version=metadata.version("propensity"))

@@ -1,0 +1,148 @@
+"""``propensity serve`` (``make run``) and ``propensity invoke`` (our ``sam local invoke``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from propensity.local.events import decode_http_body
+from propensity.local.server import DEFAULT_PORT
+
+EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain lines on stderr for the local tooling (the handlers log JSON on stdout)."""
+    logger = logging.getLogger("propensity-local")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[local] %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def default_port() -> int:
+    value = os.environ.get("PORT", "").strip()
+    return int(value) if value else DEFAULT_PORT
+
+
+def serve(
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    schedule_seconds: float | None = None,
+    emulator_port: int = 0,
+    bootstrap: bool = True,
+) -> int:
+    from propensity.local.stack_run import LocalStack
+
+    configure_logging()
+    stack = LocalStack(
+        port=default_port() if port is None else port,
+        host=host,
+        emulator_port=emulator_port,
+        schedule_seconds=schedule_seconds,
+        bootstrap=bootstrap,
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"propensity serve: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_OK
+    print(stack.banner(), flush=True)
+    print(f"[local] ready in {stack.startup_seconds or 0:.1f} s", file=sys.stderr, flush=True)
+    stack.run_forever()
+    return EXIT_OK
+
+
+def _is_http_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("version") == "2.0" and "requestContext" in event
+
+
+def invoke(
+    function: str,
+    event_file: Path,
+    *,
+    emulator_url: str | None = None,
+    bootstrap: bool | None = None,
+) -> int:
+    """Invoke one function's handler with an event file and print its result.
+
+    Default: a fresh in-process stack (emulator, template resources, datasets and, unless the
+    event is itself the bootstrap, the first model versions). With ``emulator_url`` the
+    handler runs against a running ``propensity serve``'s emulator and its data instead.
+    Handler logs go to stderr, the result (JSON) to stdout, as ``sam local invoke`` does.
+    """
+    from propensity.local.stack_run import BOOTSTRAP_EVENT, LocalStack
+    from propensity.local.template import Stack
+
+    try:
+        event = json.loads(event_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"propensity invoke: error: {event_file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    template_stack = Stack()
+    if function not in template_stack.functions():
+        known = ", ".join(sorted(template_stack.functions()))
+        print(
+            f"propensity invoke: error: no function {function!r} (known: {known})", file=sys.stderr
+        )
+        return EXIT_BAD_INPUT
+    if bootstrap is None:
+        # The bootstrap event does the bootstrap itself; a running stack is bootstrapped.
+        bootstrap = emulator_url is None and not (
+            function == "RetrainFunction" and event == BOOTSTRAP_EVENT
+        )
+
+    configure_logging()
+    real_stdout = sys.stdout
+    result: Any = None
+    error: BaseException | None = None
+    started = time.perf_counter()
+    # Everything the stack and the handler print (powertools logs, EMF metrics) goes to stderr.
+    with redirect_stdout(sys.stderr):
+        stack = LocalStack(
+            stack=template_stack,
+            emulator_url=emulator_url,
+            bootstrap=bootstrap,
+            serve_http=False,
+            poll_streams=False,
+            run_schedules=False,
+        )
+        with stack:
+            try:
+                result = stack.invoke(function, event)
+            except Exception as exc:  # noqa: BLE001 (reported like Lambda's function error)
+                error = exc
+                traceback.print_exc()
+    elapsed = time.perf_counter() - started
+    if error is not None:
+        payload = {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "stackTrace": traceback.format_tb(error.__traceback__),
+        }
+        print(json.dumps(payload, indent=2), file=real_stdout)
+        return EXIT_FUNCTION_ERROR
+    print(json.dumps(result, indent=2, default=str), file=real_stdout, flush=True)
+    if _is_http_event(event) and isinstance(result, dict) and "statusCode" in result:
+        body = decode_http_body(result)
+        try:
+            shown = json.dumps(json.loads(body), indent=2)
+        except ValueError:
+            shown = body.decode("utf-8", errors="replace")
+        print(f"[local] decoded body (status {result['statusCode']}):\n{shown}", file=sys.stderr)
+    print(
+        f"[local] {function} invoked in {elapsed:.1f} s (including stack start-up)", file=sys.stderr
+    )
+    return EXIT_OK

@@ -1,0 +1,382 @@
+"""The DynamoDB stream → Lambda event source mapping, run as a poller thread.
+
+Per ``StreamSource`` of the template: read the table's stream from the emulator, drop the
+records the ``FilterCriteria`` reject, hand the rest to the function in batches of
+``BatchSize`` as Lambda events, and honour partial batch responses (``batchItemFailures``):
+the batch is retried from the first failed sequence number, bisected on a function error when
+``BisectBatchOnFunctionError`` is set, at most ``MaximumRetryAttempts`` times; then it goes to
+the on-failure destination, kept here as a list (``failures``) in the shape Lambda sends.
+
+``StartingPosition: LATEST`` is honoured by taking every shard's iterator when the poller
+starts (the moment the mapping is "deployed") and keeping it: records written after that are
+never missed, even those written before the thread's first poll.
+
+Not emulated: ``MaximumBatchingWindowInSeconds`` (records go out at the next poll),
+``MaximumRecordAgeInSeconds``, parallelisation. Known moto quirk: an ``update_item`` (or a
+transaction update) on a missing item emits two INSERT records, a key-only one and the full
+one; real DynamoDB emits one. Both are passed through untouched; for the feedback counter the
+key-only image has no ``pending`` and the template's filter drops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from propensity.local.events import dynamodb_stream_event, dynamodb_stream_record
+from propensity.local.filters import matches_any, validate
+from propensity.local.template import Stack, StreamSource
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+log = logging.getLogger("propensity-local")  # not under "propensity": powertools owns that one
+
+Invoke = Callable[[str, Any], Any]
+
+POLL_INTERVAL_SECONDS = 0.5
+SHARD_DISCOVERY_EVERY = 20  # polls between DescribeStream calls (new shards are rare)
+# MaximumRetryAttempts -1 means "until the record expires" (24 h): locally that would block
+# the shard forever behind one poison record, so it is capped.
+LOCAL_RETRY_CAP = 5
+_GET_RECORDS_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One invocation of a function with a batch of stream records."""
+
+    function: str
+    stream_arn: str
+    sequence_numbers: tuple[str, ...]
+    attempt: int  # 0 = first try
+    response: Any
+    error: str | None  # "ExceptionType: message" when the function raised
+    retry_from: str | None  # first sequence number to retry; None when the batch succeeded
+
+    @property
+    def succeeded(self) -> bool:
+        return self.retry_from is None
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    iterator: str | None  # None once the shard is closed and read to its end
+
+
+@dataclass
+class _Mapping:
+    """One event source mapping: a stream, its shards' positions and the target function."""
+
+    source: StreamSource
+    table_name: str
+    stream_arn: str
+    destination: str | None
+    shards: dict[str, _Shard] = field(default_factory=dict)
+
+
+def on_failure_destination(stack: Stack, source: StreamSource) -> str | None:
+    """``DestinationConfig.OnFailure.Destination`` of the source (StreamSource leaves it out)."""
+    events = stack.resources[source.function].get("Properties", {}).get("Events", {})
+    for event in events.values():
+        if event.get("Type") != "DynamoDB":
+            continue
+        props = event.get("Properties", {})
+        stream = props.get("Stream")
+        table = stream["Fn::GetAtt"][0] if isinstance(stream, dict) else str(stream)
+        if table == source.table:
+            destination = props.get("DestinationConfig", {}).get("OnFailure", {})
+            if destination.get("Destination") is not None:
+                return str(stack.resolve(destination["Destination"]))
+    return None
+
+
+class StreamPoller:
+    def __init__(
+        self,
+        stack: Stack,
+        invoke: Invoke,
+        *,
+        dynamodb: DynamoDBClient,
+        streams: DynamoDBStreamsClient,
+        function_arns: Mapping[str, str] | None = None,
+        poll_interval: float = POLL_INTERVAL_SECONDS,
+    ) -> None:
+        self._stack = stack
+        self._invoke = invoke
+        self._dynamodb = dynamodb
+        self._streams = streams
+        self._function_arns = dict(function_arns or {})
+        self.poll_interval = poll_interval
+        self._mappings: list[_Mapping] | None = None
+        self._lock = threading.RLock()  # one reader at a time: the thread or drain()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.deliveries: deque[Delivery] = deque(maxlen=1000)
+        self.failures: list[dict[str, Any]] = []  # what the on-failure destination received
+
+    # --- positions ---------------------------------------------------------------------------
+    def start_positions(self) -> None:
+        """Take a LATEST iterator on every shard now: the mapping starts reading from here."""
+        with self._lock:
+            if self._mappings is not None:
+                return
+            mappings = []
+            for source in self._stack.stream_sources():
+                for pattern in source.filters:
+                    validate(pattern)  # Lambda refuses a bad pattern when the mapping is created
+                table_name = self._stack.names[source.table]
+                description = self._dynamodb.describe_table(TableName=table_name)["Table"]
+                stream_arn = description.get("LatestStreamArn")
+                if not stream_arn:
+                    raise RuntimeError(f"{source.table} ({table_name}) has no stream enabled")
+                mapping = _Mapping(
+                    source, table_name, stream_arn, on_failure_destination(self._stack, source)
+                )
+                self._discover_shards(mapping, position="LATEST")
+                mappings.append(mapping)
+            self._mappings = mappings
+
+    def _discover_shards(self, mapping: _Mapping, *, position: str) -> None:
+        """Add shards not seen yet; shards that appear later are read from their start."""
+        kwargs: dict[str, Any] = {"StreamArn": mapping.stream_arn}
+        while True:
+            description = self._streams.describe_stream(**kwargs)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                shard_id = shard["ShardId"]
+                if shard_id in mapping.shards:
+                    continue
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=mapping.stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType=position,  # type: ignore[arg-type]
+                )["ShardIterator"]
+                mapping.shards[shard_id] = _Shard(shard_id, iterator)
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return
+            kwargs["ExclusiveStartShardId"] = last
+
+    # --- polling -----------------------------------------------------------------------------
+    def poll_once(self, *, discover_shards: bool = True) -> list[Delivery]:
+        """Read every shard to its current end and deliver what passes the filters."""
+        with self._lock:
+            self.start_positions()
+            assert self._mappings is not None
+            made: list[Delivery] = []
+            for mapping in self._mappings:
+                if discover_shards:
+                    self._discover_shards(mapping, position="TRIM_HORIZON")
+                for shard in mapping.shards.values():
+                    records = self._read(shard)
+                    if records:
+                        made.extend(self._deliver_records(mapping, shard, records))
+            return made
+
+    def drain(self, max_rounds: int = 10) -> list[Delivery]:
+        """Deliver everything available now, synchronously, including records the deliveries
+        themselves write (a retrain resets the counter), until a round finds nothing new."""
+        made: list[Delivery] = []
+        for _ in range(max_rounds):
+            round_made = self.poll_once()
+            if not round_made:
+                break
+            made.extend(round_made)
+        return made
+
+    def _read(self, shard: _Shard) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        while shard.iterator is not None:
+            response = self._streams.get_records(
+                ShardIterator=shard.iterator, Limit=_GET_RECORDS_LIMIT
+            )
+            shard.iterator = response.get("NextShardIterator")
+            page = [dict(r) for r in response.get("Records", [])]
+            records.extend(page)
+            if not page:
+                break
+        return records
+
+    def _deliver_records(
+        self, mapping: _Mapping, shard: _Shard, records: list[dict[str, Any]]
+    ) -> list[Delivery]:
+        source = mapping.source
+        events = [dynamodb_stream_record(r, event_source_arn=mapping.stream_arn) for r in records]
+        selected = [e for e in events if matches_any(source.filters, e)]
+        dropped = len(events) - len(selected)
+        if dropped:
+            log.debug(
+                "%s: filters dropped %d of %d record(s)", source.function, dropped, len(events)
+            )
+        made: list[Delivery] = []
+        for start in range(0, len(selected), source.batch_size):
+            batch = selected[start : start + source.batch_size]
+            made.extend(self._deliver_batch(mapping, shard, batch, attempt=0))
+        return made
+
+    def _deliver_batch(
+        self, mapping: _Mapping, shard: _Shard, batch: list[dict[str, Any]], *, attempt: int
+    ) -> list[Delivery]:
+        source = mapping.source
+        sequence_numbers = tuple(str(r["dynamodb"]["SequenceNumber"]) for r in batch)
+        response: Any = None
+        error: str | None = None
+        try:
+            response = self._invoke(source.function, dynamodb_stream_event(batch))
+            retry_index = self._first_failed_index(source, response, sequence_numbers)
+        except Exception as exc:  # noqa: BLE001 (a function error: the whole batch failed)
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "%s failed on %d stream record(s):\n%s",
+                source.function,
+                len(batch),
+                traceback.format_exc(),
+            )
+            retry_index = 0
+        delivery = Delivery(
+            source.function,
+            mapping.stream_arn,
+            sequence_numbers,
+            attempt,
+            response,
+            error,
+            None if retry_index is None else sequence_numbers[retry_index],
+        )
+        self.deliveries.append(delivery)
+        log.info(
+            "%s <- %d record(s) from %s [%s..%s] attempt %d: %s",
+            source.function,
+            len(batch),
+            mapping.table_name,
+            sequence_numbers[0],
+            sequence_numbers[-1],
+            attempt,
+            "ok" if retry_index is None else f"retry from {sequence_numbers[retry_index]}",
+        )
+        made = [delivery]
+        if retry_index is None:
+            return made
+        remaining = batch[retry_index:]
+        max_retries = source.max_retries if source.max_retries >= 0 else LOCAL_RETRY_CAP
+        if attempt >= max_retries:
+            self._send_to_destination(mapping, shard, remaining, attempt + 1, error)
+            return made
+        if error is not None and source.bisect and len(remaining) > 1:
+            middle = len(remaining) // 2
+            for half in (remaining[:middle], remaining[middle:]):
+                made.extend(self._deliver_batch(mapping, shard, half, attempt=attempt + 1))
+        else:
+            made.extend(self._deliver_batch(mapping, shard, remaining, attempt=attempt + 1))
+        return made
+
+    @staticmethod
+    def _first_failed_index(
+        source: StreamSource, response: Any, sequence_numbers: Sequence[str]
+    ) -> int | None:
+        """Lambda's reading of a partial batch response; None means the batch succeeded."""
+        if not source.report_item_failures or response is None:
+            return None
+        if not isinstance(response, Mapping):
+            return 0  # not an object: Lambda treats the batch as failed
+        failures = response.get("batchItemFailures")
+        if not failures:
+            return None  # missing, null or empty: complete success
+        indexes = []
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
+            if not identifier or identifier not in sequence_numbers:
+                return 0  # malformed or unknown identifier: the whole batch failed
+            indexes.append(sequence_numbers.index(identifier))
+        return min(indexes)
+
+    def _send_to_destination(
+        self,
+        mapping: _Mapping,
+        shard: _Shard,
+        batch: list[dict[str, Any]],
+        invoke_count: int,
+        error: str | None,
+    ) -> None:
+        """Record what Lambda sends the on-failure destination: batch metadata, not records."""
+        arrivals = [int(r["dynamodb"].get("ApproximateCreationDateTime", 0)) for r in batch]
+        message: dict[str, Any] = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self._function_arns.get(
+                    mapping.source.function, mapping.source.function
+                ),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invoke_count,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled" if error else "",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard.shard_id,
+                "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _iso(min(arrivals)),
+                "approximateArrivalOfLastRecord": _iso(max(arrivals)),
+                "batchSize": len(batch),
+                "streamArn": mapping.stream_arn,
+            },
+            "destination": mapping.destination,
+        }
+        self.failures.append(message)
+        log.warning(
+            "%s: %d record(s) [%s..%s] exhausted their retries; sent to %s",
+            mapping.source.function,
+            len(batch),
+            message["DDBStreamBatchInfo"]["startSequenceNumber"],
+            message["DDBStreamBatchInfo"]["endSequenceNumber"],
+            mapping.destination or "no on-failure destination (dropped)",
+        )
+
+    # --- thread ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.start_positions()
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        polls = 0
+        while not self._stop.wait(self.poll_interval):
+            polls += 1
+            try:
+                self.poll_once(discover_shards=polls % SHARD_DISCOVERY_EVERY == 0)
+            except Exception:  # noqa: BLE001 (keep polling: a transient emulator error)
+                if not self._stop.is_set():
+                    log.error("stream poll failed:\n%s", traceback.format_exc())
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop polling; a delivery still running after ``timeout`` is abandoned (daemon)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+
+def _iso(epoch_seconds: int) -> str:
+    return (
+        datetime.fromtimestamp(epoch_seconds, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
