@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from propensity.observability import logger, metrics, observed
-from propensity.service.retraining import bootstrap, retrain_if_due, run_schedule
+from propensity.service.records import RetrainJob
+from propensity.service.retraining import bootstrap, on_feedback_table_change, run_schedule
 from propensity.settings import RetrainSettings
 from propensity.wiring import retrain_service
 
@@ -26,11 +27,14 @@ service = retrain_service(settings)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def _on_counter_record(record: DynamoDBRecord) -> None:
+def _on_feedback_table_record(record: DynamoDBRecord) -> None:
     keys = record.dynamodb.keys if record.dynamodb else {}
-    model = str(keys.get("model", ""))
-    outcome = retrain_if_due(service, model, trigger="stream")
-    if outcome is not None:
+    outcome = on_feedback_table_change(
+        service, str(keys.get("model", "")), str(keys.get("item", ""))
+    )
+    if isinstance(outcome, RetrainJob):
+        logger.info("retrain job done", extra={"job": asdict(outcome)})
+    elif outcome is not None:
         metrics.add_metric(
             name="VersionsPromoted" if outcome.promoted else "VersionsRejected",
             unit="Count",
@@ -53,7 +57,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if _is_stream(event):
         return dict(
             process_partial_response(
-                event=event, record_handler=_on_counter_record, processor=processor, context=context
+                event=event,
+                record_handler=_on_feedback_table_record,
+                processor=processor,
+                context=context,
             )
         )
     trigger = event.get("trigger") or (

@@ -46,6 +46,14 @@ class FeedbackSettings(_FunctionSettings):
     predictions_table: Annotated[str, Field(min_length=3)]
 
 
+class AdminSettings(_FunctionSettings):
+    artifacts_bucket: Annotated[str, Field(min_length=3)]
+    feedback_table: Annotated[str, Field(min_length=3)]
+    # Locally the secret itself; in AWS the ARN of a Secrets Manager secret holding it.
+    admin_token: Annotated[str | None, Field(min_length=16)] = None
+    admin_token_secret_arn: str | None = None
+
+
 class RetrainSettings(_FunctionSettings):
     artifacts_bucket: Annotated[str, Field(min_length=3)]
     feedback_table: Annotated[str, Field(min_length=3)]

@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
-from propensity.adapters.registry import DynamoRegistry
+from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.api.dependencies import Services
 from propensity.config import ModelConfig, available_models, load_model_config
+from propensity.service.admin_auth import AdminAuthenticator
 from propensity.service.catalog import ModelCatalog
 from propensity.service.champions import ChampionCache
 from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
-from propensity.settings import FeedbackSettings, PredictSettings, RetrainSettings
+from propensity.service.registry_admin import RegistryAdmin
+from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings, RetrainSettings
 
 if TYPE_CHECKING:
     from propensity.service.retraining import RetrainService
@@ -59,10 +61,39 @@ def retrain_service(settings: RetrainSettings) -> RetrainService:
     # Imported here: only the retrain function has the scikit-learn layer.
     from propensity.service.retraining import RetrainService
 
+    feedback = DynamoFeedbackStore(settings.feedback_table)
     return RetrainService(
         model_configs(),
         DynamoRegistry(settings.registry_table),
         ObjectStore(settings.artifacts_bucket),
-        DynamoFeedbackStore(settings.feedback_table),
+        feedback,
         data_root=settings.data_root,
+        lock=DynamoRetrainLock(settings.registry_table),
+        jobs=feedback,
+        min_feedback=settings.retrain_min_feedback,
     )
+
+
+def admin_services(settings: AdminSettings, admin_secret: str) -> Services:
+    configs = model_configs()
+    return Services(
+        default_model=settings.default_model,
+        admin=RegistryAdmin(
+            configs,
+            DynamoRegistry(settings.registry_table),
+            ObjectStore(settings.artifacts_bucket),
+            DynamoFeedbackStore(settings.feedback_table),
+        ),
+        authenticator=AdminAuthenticator(admin_secret),
+    )
+
+
+def admin_secret(settings: AdminSettings) -> str:
+    """The admin secret: given directly (local run), or read once from Secrets Manager."""
+    if settings.admin_token:
+        return settings.admin_token
+    if settings.admin_token_secret_arn:
+        from propensity.adapters.secrets import read_secret
+
+        return read_secret(settings.admin_token_secret_arn)
+    raise RuntimeError("set ADMIN_TOKEN or ADMIN_TOKEN_SECRET_ARN for the admin function")

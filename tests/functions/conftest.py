@@ -23,6 +23,7 @@ from propensity.service.retraining import RetrainService
 from propensity.training.train import TrainedModel
 
 EVENTS = REPO_ROOT / "events"
+ADMIN_TOKEN = "test-admin-secret-0123456789"
 FUNCTIONS = {
     "predict": "PredictFunction",
     "feedback": "FeedbackFunction",
@@ -49,6 +50,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "API_BASE_PATH": "/dev",
+        "ADMIN_TOKEN": ADMIN_TOKEN,
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
@@ -143,4 +145,18 @@ def get_route(path: str, query: str = "") -> dict[str, Any]:
     event["requestContext"]["http"]["method"] = "GET"
     event.pop("body", None)
     event["pathParameters"] = {}
+    return event
+
+
+def route_event(
+    method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An HTTP API event for ``METHOD path`` (path without the stage), in the sample's envelope."""
+    event = get_route(path)
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+    event["requestContext"]["http"]["method"] = method
+    if body is not None:
+        event["body"] = json.dumps(body)
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "content-length"}
+    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     return event

@@ -14,6 +14,7 @@ import pytest
 
 from propensity.cli import main
 from propensity.local.events import http_api_event
+from propensity.local.template import Stack
 
 from .httpclient import call_json
 
@@ -43,7 +44,8 @@ def test_invoke_refuses_unknown_functions_and_bad_files(
     event_file = tmp_path / "e.json"
     event_file.write_text("{}")
     assert main(["invoke", "NoSuchFunction", "--event", str(event_file)]) == 2
-    assert "known: FeedbackFunction, PredictFunction, RetrainFunction" in capsys.readouterr().err
+    known = ", ".join(sorted(Stack().functions()))
+    assert f"known: {known}" in capsys.readouterr().err
     event_file.write_text("{not json")
     assert main(["invoke", "PredictFunction", "--event", str(event_file)]) == 2
 

@@ -15,14 +15,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
 from propensity.adapters.errors import error_code, translate
-from propensity.errors import StorageError
-from propensity.service.records import FeedbackRecord
+from propensity.errors import NotFoundError, StorageError
+from propensity.service.records import (
+    COUNTER_ITEM,
+    FEEDBACK_ITEM_PREFIX,
+    JOB_ITEM_PREFIX,
+    FeedbackRecord,
+    RetrainJob,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-COUNTER = "COUNTER"
-FEEDBACK_PREFIX = "FEEDBACK#"
+COUNTER = COUNTER_ITEM
+JOB_PREFIX = JOB_ITEM_PREFIX
+FEEDBACK_PREFIX = FEEDBACK_ITEM_PREFIX
 
 
 class DynamoFeedbackStore:
@@ -133,6 +140,68 @@ class DynamoFeedbackStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"feedback counter of {model}") from exc
+
+    def put_job(self, job: RetrainJob) -> None:
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=_job_item(job),
+                ConditionExpression="attribute_not_exists(#i)",
+                ExpressionAttributeNames={"#i": "item"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"retrain job {job.model}/{job.job_id}") from exc
+
+    def update_job(self, job: RetrainJob) -> None:
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=_job_item(job),
+                ConditionExpression="attribute_exists(#i)",
+                ExpressionAttributeNames={"#i": "item"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"retrain job {job.model}/{job.job_id}") from exc
+
+    def get_job(self, model: str, job_id: str) -> RetrainJob:
+        try:
+            response = self._db.get_item(
+                TableName=self.table, Key=self._key(model, JOB_PREFIX + job_id), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"retrain job {model}/{job_id}") from exc
+        item = response.get("Item")
+        if not item:
+            raise NotFoundError(f"model {model!r} has no retrain job {job_id!r}")
+        values = dynamo.from_item(item)
+        return RetrainJob(
+            job_id=values["job_id"],
+            model=values["model"],
+            status=values["status"],
+            requested_at=values["requested_at"],
+            requested_by=values.get("requested_by", ""),
+            updated_at=values.get("updated_at", ""),
+            version=values.get("version"),
+            promoted=values.get("promoted"),
+            reason=values.get("reason", ""),
+        )
+
+
+def _job_item(job: RetrainJob) -> dict[str, Any]:
+    return dynamo.to_item(
+        {
+            "model": job.model,
+            "item": JOB_PREFIX + job.job_id,
+            "job_id": job.job_id,
+            "status": job.status,
+            "requested_at": job.requested_at,
+            "requested_by": job.requested_by,
+            "updated_at": job.updated_at,
+            "version": job.version,
+            "promoted": job.promoted,
+            "reason": job.reason,
+        }
+    )
 
 
 def _now() -> str:

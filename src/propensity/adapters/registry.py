@@ -7,6 +7,7 @@ One item collection per model (``model`` hash key), told apart by the ``record``
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CHAMPION = "ALIAS#champion"
+LOCK = "LOCK#retrain"
 VERSION_PREFIX = "VERSION#"
 PROMOTION_PREFIX = "PROMOTION#"
 
@@ -199,12 +201,9 @@ class DynamoRegistry:
                             "TableName": self.table,
                             "Key": self._key(record.model, version_key(record.number)),
                             "UpdateExpression": "SET #s = :promoted",
-                            "ConditionExpression": "attribute_exists(#r) AND #s <> :rejected",
+                            "ConditionExpression": "attribute_exists(#r)",
                             "ExpressionAttributeNames": {"#s": "status", "#r": "record"},
-                            "ExpressionAttributeValues": {
-                                ":promoted": {"S": "promoted"},
-                                ":rejected": {"S": "rejected"},
-                            },
+                            "ExpressionAttributeValues": {":promoted": {"S": "promoted"}},
                         }
                     },
                     {"Put": {"TableName": self.table, "Item": history_item}},
@@ -234,6 +233,54 @@ class DynamoRegistry:
             )
             for i in self._records(model, PROMOTION_PREFIX, limit)
         ]
+
+
+class DynamoRetrainLock:
+    """One retrain per model: a lock item with an expiry, so a crashed holder cannot block."""
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._db = client or dynamo.client()
+
+    def acquire(self, model: str, owner: str, ttl_seconds: int) -> bool:
+        now = int(time.time())
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=dynamo.to_item(
+                    {
+                        "model": model,
+                        "record": LOCK,
+                        "owner": owner,
+                        "expires_at": now + ttl_seconds,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(#r) OR expires_at < :now OR #o = :owner",
+                ExpressionAttributeNames={"#r": "record", "#o": "owner"},
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise translate(exc, f"retrain lock of {model}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"retrain lock of {model}") from exc
+        return True
+
+    def release(self, model: str, owner: str) -> None:
+        try:
+            self._db.delete_item(
+                TableName=self.table,
+                Key={"model": {"S": model}, "record": {"S": LOCK}},
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":  # expired and taken over
+                raise translate(exc, f"retrain lock of {model}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"retrain lock of {model}") from exc
 
 
 def _version_from_item(item: dict[str, Any]) -> VersionRecord:

@@ -15,9 +15,9 @@ from fastapi.openapi.utils import get_openapi
 
 from propensity.api.dependencies import Services
 from propensity.api.errors import register_error_handlers
-from propensity.api.routes import feedback, predict
+from propensity.api.routes import admin, feedback, predict
 
-ALL_ROUTERS: tuple[APIRouter, ...] = (predict.router, feedback.router)
+ALL_ROUTERS: tuple[APIRouter, ...] = (predict.router, feedback.router, admin.router)
 TITLE = "propensity"
 DESCRIPTION = "Customer-propensity models: predict, feedback, retraining, model registry."
 

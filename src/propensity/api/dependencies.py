@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity
 from propensity.service.catalog import ModelCatalog
 from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
+from propensity.service.registry_admin import RegistryAdmin
 
 
 @dataclass
@@ -17,6 +19,8 @@ class Services:
     predictions: PredictionService | None = None
     catalog: ModelCatalog | None = None
     feedback: FeedbackService | None = None
+    admin: RegistryAdmin | None = None
+    authenticator: AdminAuthenticator | None = None
 
 
 def _services(request: Request) -> Services:
@@ -43,6 +47,31 @@ def feedback(request: Request) -> FeedbackService:
     if service is None:
         raise RuntimeError("feedback service is not wired into this function")
     return service
+
+
+def admin(request: Request) -> RegistryAdmin:
+    service = _services(request).admin
+    if service is None:
+        raise RuntimeError("registry admin is not wired into this function")
+    return service
+
+
+def admin_identity(request: Request) -> AdminIdentity:
+    """The caller's admin identity: X-Admin-Token, or Authorization: Bearer (401 otherwise).
+
+    Behind API Gateway's JWT authorizer the Authorization header carries the JWT, so the
+    service credential travels in X-Admin-Token there.
+    """
+    authenticator = _services(request).authenticator
+    if authenticator is None:
+        raise RuntimeError("admin authentication is not wired into this function")
+    bearer = request.headers.get("authorization", "")
+    scheme, _, token = bearer.partition(" ")
+    candidates = [
+        request.headers.get("x-admin-token"),
+        token if scheme.lower() == "bearer" else None,
+    ]
+    return authenticator.authenticate(candidates)
 
 
 def default_model(request: Request) -> str:

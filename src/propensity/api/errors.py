@@ -23,12 +23,15 @@ from propensity.errors import (
     StorageError,
     UnknownModelError,
 )
+from propensity.service.admin_auth import ForbiddenError, UnauthorizedError
 from propensity.service.champions import ModelUnavailableError
 from propensity.service.predictions import BatchTooLargeError
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: tuple[tuple[type[PropensityError], int], ...] = (
+    (UnauthorizedError, 401),
+    (ForbiddenError, 403),
     (UnknownModelError, 404),
     (NotFoundError, 404),
     (InvalidInputError, 422),
@@ -40,6 +43,8 @@ STATUS_BY_ERROR: tuple[tuple[type[PropensityError], int], ...] = (
     (StorageError, 503),
 )
 _CALLER_ERRORS = (
+    UnauthorizedError,
+    ForbiddenError,
     UnknownModelError,
     NotFoundError,
     InvalidInputError,
@@ -81,7 +86,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     else:
         log.error("service unavailable: %s", exc)
         body = {"detail": _public_message(exc), "request_id": _request_id(request)}
-    return JSONResponse(status_code=status, content=body)
+    headers = {"WWW-Authenticate": 'Bearer realm="propensity-admin"'} if status == 401 else None
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def _public_message(exc: PropensityError) -> str:

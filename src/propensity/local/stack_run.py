@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -240,6 +241,8 @@ class LocalStack:
         self.startup_seconds: float | None = None
         self._env = EnvironmentPatch()
         self._started = False
+        self.admin_token = ""
+        self.admin_token_generated = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -264,6 +267,10 @@ class LocalStack:
             self.emulator_url = self.emulator.url
             self._env.set(self.emulator.environment())
         self._started = True
+        # The admin routes check a bearer token against ADMIN_TOKEN; make one when unset.
+        self.admin_token_generated = not os.environ.get("ADMIN_TOKEN")
+        self.admin_token = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(32)
+        self._env.set({"ADMIN_TOKEN": self.admin_token})
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")
         if self.external_emulator_url is None:
@@ -369,6 +376,11 @@ class LocalStack:
         lines = [
             f"propensity local stack (stage {stage!r}); emulator {self.emulator_url}",
             f"HTTP API: {url}  (also under {url}/{stage}, as in AWS)",
+            (
+                f"admin token (generated; set ADMIN_TOKEN to choose): {self.admin_token}"
+                if self.admin_token_generated
+                else "admin token: the ADMIN_TOKEN you set"
+            ),
             "routes:",
             *(f"  {r.route_key:<{width}}  -> {r.function}" for r in routes),
         ]

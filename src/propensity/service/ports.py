@@ -10,6 +10,7 @@ from propensity.service.records import (
     FeedbackRecord,
     PredictionRecord,
     PromotionEvent,
+    RetrainJob,
     VersionRecord,
     VersionStatus,
 )
@@ -61,3 +62,19 @@ class FeedbackStore(Protocol):
 
     def consume(self, model: str, count: int) -> None:
         """Subtract ``count`` from the pending counter (after a version was written)."""
+
+
+class JobStore(Protocol):
+    def put_job(self, job: RetrainJob) -> None:
+        """Create a job (the retrain function picks it up from the table's stream)."""
+
+    def get_job(self, model: str, job_id: str) -> RetrainJob: ...
+
+    def update_job(self, job: RetrainJob) -> None: ...
+
+
+class RetrainLock(Protocol):
+    def acquire(self, model: str, owner: str, ttl_seconds: int) -> bool:
+        """Take the model's retrain lock unless someone holds an unexpired one."""
+
+    def release(self, model: str, owner: str) -> None: ...

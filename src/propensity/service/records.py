@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Items of the feedback table (whose stream drives the retrain function).
+COUNTER_ITEM = "COUNTER"
+FEEDBACK_ITEM_PREFIX = "FEEDBACK#"
+JOB_ITEM_PREFIX = "JOB#"
+
 VersionStatus = Literal["candidate", "promoted", "rejected", "retired"]
 Trigger = Literal["bootstrap", "stream", "schedule", "admin", "upload"]
 
@@ -68,6 +73,22 @@ class ChampionAlias:
     actor: str = ""
 
 
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class RetrainJob:
+    job_id: str
+    model: str
+    status: JobStatus
+    requested_at: str
+    requested_by: str
+    updated_at: str = ""
+    version: str | None = None
+    promoted: bool | None = None
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class PromotionEvent:
     model: str
@@ -76,4 +97,4 @@ class PromotionEvent:
     at: str
     actor: str
     reason: str
-    action: Literal["promote", "rollback", "bootstrap"] = "promote"
+    action: Literal["promote", "rollback", "bootstrap", "manual"] = "promote"

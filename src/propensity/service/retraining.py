@@ -5,9 +5,11 @@ Runs in the retrain function (it imports the scikit-learn stack) and in the loca
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,17 +19,36 @@ import numpy as np
 import pandas as pd
 
 from propensity.config import ModelConfig
-from propensity.errors import ArtifactError, NotFoundError, UnknownModelError
+from propensity.errors import (
+    ArtifactError,
+    ConflictError,
+    NotFoundError,
+    PropensityError,
+    UnknownModelError,
+)
 from propensity.scoring import Scorer
 from propensity.service import promotion
-from propensity.service.ports import ArtifactStore, FeedbackStore, Registry
-from propensity.service.records import ChampionAlias, FeedbackRecord, PromotionEvent, VersionRecord
+from propensity.service.ports import ArtifactStore, FeedbackStore, JobStore, Registry, RetrainLock
+from propensity.service.records import (
+    COUNTER_ITEM,
+    JOB_ITEM_PREFIX,
+    ChampionAlias,
+    FeedbackRecord,
+    PromotionEvent,
+    RetrainJob,
+    VersionRecord,
+)
 from propensity.service.versions import version_name, version_number
 from propensity.training.dataset import load_dataset
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
 from propensity.training.train import TrainedModel, render_artifacts, train_model
 
 log = logging.getLogger(__name__)
+
+
+class RetrainBusyError(ConflictError):
+    """Another retrain of the model holds the lock."""
+
 
 CONTENT_TYPES = {
     ".json": "application/json",
@@ -83,6 +104,10 @@ class RetrainService:
         feedback: FeedbackStore,
         *,
         data_root: str,
+        lock: RetrainLock | None = None,
+        jobs: JobStore | None = None,
+        min_feedback: int = 1,
+        lock_seconds: int = 1800,
         clock: Callable[[], str] = _utc_now,
     ) -> None:
         self._configs = dict(configs)
@@ -90,6 +115,10 @@ class RetrainService:
         self._artifacts = artifacts
         self._feedback = feedback
         self._data_root = data_root
+        self._lock = lock
+        self.jobs = jobs
+        self._min_feedback = min_feedback
+        self._lock_seconds = lock_seconds
         self._clock = clock
 
     def config(self, model: str) -> ModelConfig:
@@ -108,7 +137,22 @@ class RetrainService:
     def models(self) -> list[str]:
         return sorted(self._configs)
 
+    def min_feedback(self, model: str) -> int:
+        """The stack's RETRAIN_MIN_FEEDBACK, or the model's own threshold when that is higher."""
+        return max(self._min_feedback, self.config(model).promotion.min_feedback)
+
     def retrain(self, model: str, *, trigger: str, actor: str = "system") -> RetrainOutcome:
+        """Train, store and gate a new version; one at a time per model (RetrainBusyError)."""
+        owner = uuid.uuid4().hex
+        if self._lock is not None and not self._lock.acquire(model, owner, self._lock_seconds):
+            raise RetrainBusyError(f"a retrain of {model!r} is already running")
+        try:
+            return self._retrain(model, trigger=trigger, actor=actor)
+        finally:
+            if self._lock is not None:
+                self._lock.release(model, owner)
+
+    def _retrain(self, model: str, *, trigger: str, actor: str) -> RetrainOutcome:
         config = self.config(model)
         base, _ = load_dataset(config, self._data_root)
         pending = self._feedback.pending(model)
@@ -229,10 +273,58 @@ class RetrainService:
 def retrain_if_due(service: RetrainService, model: str, *, trigger: str) -> RetrainOutcome | None:
     """Retrain when the model's pending feedback reached its ``min_feedback``."""
     pending = service.pending_feedback(model)
-    if pending < service.config(model).promotion.min_feedback:
+    if pending < service.min_feedback(model):
         log.info("%s: %d pending feedback, below min_feedback; nothing to do", model, pending)
         return None
     return service.retrain(model, trigger=trigger)
+
+
+def run_job(service: RetrainService, model: str, job_id: str) -> RetrainJob | None:
+    """Carry out an admin retrain request once; a repeated delivery finds it no longer queued.
+
+    A failed retrain marks the job failed with the reason (and is not retried); a busy model
+    leaves it queued and raises, so the stream delivers it again later.
+    """
+    if service.jobs is None:
+        raise RuntimeError("retrain jobs are not wired into this service")
+    job = service.jobs.get_job(model, job_id)
+    if job.status != "queued":
+        log.info(
+            "job %s of %s is %s already; duplicate delivery ignored", job_id, model, job.status
+        )
+        return None
+    service.jobs.update_job(dataclasses.replace(job, status="running", updated_at=_utc_now()))
+    try:
+        outcome = service.retrain(model, trigger="admin", actor=job.requested_by)
+    except RetrainBusyError:
+        service.jobs.update_job(dataclasses.replace(job, updated_at=_utc_now()))
+        raise
+    except PropensityError as exc:
+        failed = dataclasses.replace(job, status="failed", updated_at=_utc_now(), reason=str(exc))
+        service.jobs.update_job(failed)
+        return failed
+    done = dataclasses.replace(
+        job,
+        status="succeeded",
+        updated_at=_utc_now(),
+        version=outcome.version,
+        promoted=outcome.promoted,
+        reason=outcome.reason,
+    )
+    service.jobs.update_job(done)
+    return done
+
+
+def on_feedback_table_change(
+    service: RetrainService, model: str, item: str
+) -> RetrainOutcome | RetrainJob | None:
+    """A stream record of the feedback table: a new retrain job, or the counter moved."""
+    if item.startswith(JOB_ITEM_PREFIX):
+        return run_job(service, model, item.removeprefix(JOB_ITEM_PREFIX))
+    if item == COUNTER_ITEM:
+        return retrain_if_due(service, model, trigger="stream")
+    log.info("stream record for %s/%s ignored", model, item)
+    return None
 
 
 def run_schedule(service: RetrainService) -> list[RetrainOutcome]:

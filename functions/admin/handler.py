@@ -1,0 +1,26 @@
+"""AdminFunction: versions, manual promotion, rollback and retrain jobs (admin credential)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mangum import Mangum
+
+from propensity.api.app import create_app
+from propensity.api.routes import admin
+from propensity.observability import observed_http
+from propensity.settings import AdminSettings
+from propensity.wiring import admin_secret, admin_services
+
+settings = AdminSettings()  # type: ignore[call-arg]  # values come from the environment
+app = create_app(
+    admin_services(settings, admin_secret(settings)),
+    [admin.router],
+    root_path=settings.api_base_path,
+)
+asgi = Mangum(app, lifespan="off", api_gateway_base_path=settings.api_base_path or "/")
+
+
+@observed_http
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return asgi(event, context)

@@ -1,0 +1,98 @@
+"""Admin credentials checked inside the service: the shared secret, or short-lived signed tokens.
+
+A token is ``pa1.<payload>.<signature>``: base64url JSON ``{"sub", "exp", "models"}`` signed with
+HMAC-SHA256 under the admin secret, so operators can hand out expiring, model-scoped credentials
+without sharing the secret itself (``propensity admin-token``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from propensity.errors import PropensityError
+
+TOKEN_PREFIX = "pa1"  # noqa: S105 (a format marker, not a credential)
+MIN_SECRET_LENGTH = 16
+
+
+class UnauthorizedError(PropensityError):
+    """No credential, or one that is wrong or expired (401)."""
+
+
+class ForbiddenError(PropensityError):
+    """A valid credential that does not cover this model (403)."""
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    subject: str
+    models: tuple[str, ...] | None  # None: every model
+
+    def require(self, model: str) -> None:
+        if self.models is not None and model not in self.models:
+            raise ForbiddenError(f"credential of {self.subject!r} does not cover model {model!r}")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class AdminAuthenticator:
+    def __init__(self, secret: str, *, clock: Callable[[], float] = time.time) -> None:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the admin secret must have at least {MIN_SECRET_LENGTH} characters")
+        self._secret = secret.encode()
+        self._clock = clock
+
+    def _sign(self, message: str) -> str:
+        return _b64(hmac.new(self._secret, message.encode(), hashlib.sha256).digest())
+
+    def issue(self, subject: str, ttl_seconds: int, models: Sequence[str] | None = None) -> str:
+        payload = {
+            "sub": subject,
+            "exp": int(self._clock()) + ttl_seconds,
+            "models": list(models) if models else None,
+        }
+        body = f"{TOKEN_PREFIX}.{_b64(json.dumps(payload, separators=(',', ':')).encode())}"
+        return f"{body}.{self._sign(body)}"
+
+    def authenticate(self, candidates: Sequence[str | None]) -> AdminIdentity:
+        """The identity of the first valid credential among ``candidates`` (header values)."""
+        presented = [c.strip() for c in candidates if c and c.strip()]
+        if not presented:
+            raise UnauthorizedError(
+                "admin credential required (Authorization: Bearer … or X-Admin-Token)"
+            )
+        expired = False
+        for token in presented:
+            if hmac.compare_digest(token.encode(), self._secret):
+                return AdminIdentity("admin", None)
+            parts = token.split(".")
+            if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+                continue
+            body = f"{parts[0]}.{parts[1]}"
+            if not hmac.compare_digest(self._sign(body), parts[2]):
+                continue
+            try:
+                payload = json.loads(_unb64(parts[1]))
+                subject, expires = str(payload["sub"]), int(payload["exp"])
+                models = payload.get("models")
+            except (ValueError, KeyError, TypeError):
+                continue
+            if expires <= self._clock():
+                expired = True
+                continue
+            return AdminIdentity(subject, tuple(models) if models else None)
+        raise UnauthorizedError(
+            "admin credential expired" if expired else "admin credential is not valid"
+        )

@@ -1,0 +1,130 @@
+"""Operator actions on the registry: versions, manual promotion, rollback, retrain jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from propensity.config import ModelConfig
+from propensity.errors import ConflictError, NotFoundError, UnknownModelError
+from propensity.service.ports import ArtifactStore, JobStore, Registry
+from propensity.service.records import ChampionAlias, PromotionEvent, RetrainJob
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class RegistryAdmin:
+    def __init__(
+        self,
+        configs: Mapping[str, ModelConfig],
+        registry: Registry,
+        artifacts: ArtifactStore,
+        jobs: JobStore,
+        *,
+        clock: Callable[[], str] = _utc_now,
+    ) -> None:
+        self._configs = dict(configs)
+        self._registry = registry
+        self._artifacts = artifacts
+        self._jobs = jobs
+        self._clock = clock
+
+    def _known(self, model: str) -> None:
+        if model not in self._configs:
+            raise UnknownModelError(model)
+
+    def versions(self, model: str, limit: int = 50) -> dict[str, Any]:
+        self._known(model)
+        champion = self._registry.get_champion(model)
+        return {
+            "model": model,
+            "champion": champion.version if champion else None,
+            "champion_revision": champion.revision if champion else None,
+            "versions": [
+                {**asdict(v), "champion": champion is not None and v.version == champion.version}
+                for v in self._registry.list_versions(model, limit=limit)
+            ],
+            "promotions": [asdict(p) for p in self._registry.list_promotions(model, limit=limit)],
+        }
+
+    def promote(
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        reason: str = "",
+        expected_revision: int | None = None,
+    ) -> ChampionAlias:
+        """Make ``version`` the champion (an operator's decision: the gate is not applied).
+
+        ``expected_revision`` (the alias revision the operator saw) makes two racing promotions
+        resolve to one winner; without it the current revision is read and used.
+        """
+        self._known(model)
+        record = self._registry.get_version(model, version)
+        self._verify_scorecard(record.scorecard_key, record.artifacts.get("scorecard.json", ""))
+        current = self._registry.get_champion(model)
+        if expected_revision is None:
+            expected_revision = current.revision if current else None
+        elif current is None or current.revision != expected_revision:
+            raise ConflictError(
+                f"champion of {model!r} is no longer at revision {expected_revision}"
+            )
+        if current is not None and current.version == version:
+            raise ConflictError(f"{version} is already the champion of {model!r}")
+        event = PromotionEvent(
+            model,
+            version,
+            current.version if current else None,
+            self._clock(),
+            actor,
+            reason or f"promoted by {actor}",
+            "manual",
+        )
+        return self._registry.promote(record, expected_revision=expected_revision, event=event)
+
+    def rollback(self, model: str, *, actor: str, reason: str = "") -> ChampionAlias:
+        """Back to the champion before the current one."""
+        self._known(model)
+        current = self._registry.get_champion(model)
+        if current is None or not current.previous_version:
+            raise ConflictError(f"model {model!r} has no previous champion to roll back to")
+        record = self._registry.get_version(model, current.previous_version)
+        self._verify_scorecard(record.scorecard_key, record.artifacts.get("scorecard.json", ""))
+        event = PromotionEvent(
+            model,
+            record.version,
+            current.version,
+            self._clock(),
+            actor,
+            reason or f"rollback from {current.version} by {actor}",
+            "rollback",
+        )
+        return self._registry.promote(record, expected_revision=current.revision, event=event)
+
+    def _verify_scorecard(self, key: str, sha256: str) -> None:
+        """Refuse to point serving at an artifact that is missing or not what was trained."""
+        try:
+            body = self._artifacts.get_bytes(key)
+        except NotFoundError as exc:
+            raise ConflictError(f"{key} is missing: refusing to serve it") from exc
+        if not sha256 or hashlib.sha256(body).hexdigest() != sha256:
+            raise ConflictError(f"{key} does not match its recorded SHA-256: refusing to serve it")
+
+    def request_retrain(self, model: str, *, actor: str) -> RetrainJob:
+        self._known(model)
+        now = self._clock()
+        job = RetrainJob(uuid.uuid4().hex, model, "queued", now, actor, updated_at=now)
+        self._jobs.put_job(job)
+        return job
+
+    def job(self, model: str, job_id: str) -> RetrainJob:
+        self._known(model)
+        return self._jobs.get_job(model, job_id)
