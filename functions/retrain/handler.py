@@ -20,10 +20,11 @@ from propensity.observability import logger, metrics, observed
 from propensity.service.records import RetrainJob
 from propensity.service.retraining import bootstrap, on_feedback_table_change, run_schedule
 from propensity.settings import RetrainSettings
-from propensity.wiring import retrain_service
+from propensity.wiring import drift_monitor, retrain_service
 
 settings = RetrainSettings()  # type: ignore[call-arg]  # values come from the environment
 service = retrain_service(settings)
+monitor = drift_monitor(settings)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -67,7 +68,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "schedule" if event.get("detail-type") == "Scheduled Event" else None
     )
     if trigger == "schedule":
-        outcomes = run_schedule(service)
+        outcomes = run_schedule(service, monitor)
     elif trigger == "bootstrap":
         outcomes = bootstrap(service)
     else:

@@ -13,12 +13,15 @@ from propensity.config import ModelConfig, available_models, load_model_config
 from propensity.service.admin_auth import AdminAuthenticator
 from propensity.service.catalog import ModelCatalog
 from propensity.service.champions import ChampionCache
+from propensity.service.drift_reports import DriftReports, is_not_found_or_access_denied
 from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
 from propensity.service.registry_admin import RegistryAdmin
+from propensity.service.uploads import UploadService
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings, RetrainSettings
 
 if TYPE_CHECKING:
+    from propensity.service.drift_monitor import DriftMonitor
     from propensity.service.retraining import RetrainService
 
 
@@ -29,11 +32,8 @@ def model_configs() -> dict[str, ModelConfig]:
 def predict_services(settings: PredictSettings) -> Services:
     configs = model_configs()
     registry = DynamoRegistry(settings.registry_table)
-    champions = ChampionCache(
-        registry,
-        ObjectStore(settings.artifacts_bucket),
-        refresh_seconds=settings.model_refresh_seconds,
-    )
+    artifacts = ObjectStore(settings.artifacts_bucket)
+    champions = ChampionCache(registry, artifacts, refresh_seconds=settings.model_refresh_seconds)
     predictions = PredictionService(
         champions,
         DynamoPredictionLog(settings.predictions_table),
@@ -45,6 +45,10 @@ def predict_services(settings: PredictSettings) -> Services:
         default_model=settings.default_model,
         predictions=predictions,
         catalog=ModelCatalog(configs, registry, predictions),
+        # This role has no s3:ListBucket: S3 answers a not-yet-written report with AccessDenied.
+        drift=DriftReports(
+            artifacts, models=sorted(configs), is_missing=is_not_found_or_access_denied
+        ),
     )
 
 
@@ -69,6 +73,7 @@ def retrain_service(settings: RetrainSettings) -> RetrainService:
         feedback,
         data_root=settings.data_root,
         lock=DynamoRetrainLock(settings.registry_table),
+        uploads=feedback,
         jobs=feedback,
         min_feedback=settings.retrain_min_feedback,
     )
@@ -76,15 +81,13 @@ def retrain_service(settings: RetrainSettings) -> RetrainService:
 
 def admin_services(settings: AdminSettings, admin_secret: str) -> Services:
     configs = model_configs()
+    artifacts = ObjectStore(settings.artifacts_bucket)
+    feedback = DynamoFeedbackStore(settings.feedback_table)
     return Services(
         default_model=settings.default_model,
-        admin=RegistryAdmin(
-            configs,
-            DynamoRegistry(settings.registry_table),
-            ObjectStore(settings.artifacts_bucket),
-            DynamoFeedbackStore(settings.feedback_table),
-        ),
+        admin=RegistryAdmin(configs, DynamoRegistry(settings.registry_table), artifacts, feedback),
         authenticator=AdminAuthenticator(admin_secret),
+        uploads=UploadService(configs, artifacts, feedback, presign=artifacts.presigned_put),
     )
 
 
@@ -97,3 +100,15 @@ def admin_secret(settings: AdminSettings) -> str:
 
         return read_secret(settings.admin_token_secret_arn)
     raise RuntimeError("set ADMIN_TOKEN or ADMIN_TOKEN_SECRET_ARN for the admin function")
+
+
+def drift_monitor(settings: RetrainSettings) -> DriftMonitor:
+    # Imported here: pandas and scipy exist only in the retrain function.
+    from propensity.service.drift_monitor import DriftMonitor
+
+    return DriftMonitor(
+        model_configs(),
+        DynamoPredictionLog(settings.predictions_table),
+        ObjectStore(settings.artifacts_bucket),
+        data_root=settings.data_root,
+    )

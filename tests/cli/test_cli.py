@@ -285,3 +285,20 @@ def test_a_third_model_needs_only_a_config_and_a_dataset(
 def test_unknown_model_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--model", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_admin_token_mints_an_expiring_scoped_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from propensity.service.admin_auth import AdminAuthenticator, ForbiddenError
+
+    monkeypatch.setenv("ADMIN_TOKEN", "s" * 32)
+    assert main(["admin-token", "--subject", "alice", "--ttl", "60", "--model", "bank"]) == 0
+    token = capsys.readouterr().out.strip()
+    identity = AdminAuthenticator("s" * 32).authenticate([token])
+    assert identity.subject == "alice"
+    identity.require("bank")
+    with pytest.raises(ForbiddenError):
+        identity.require("telecom")
+    monkeypatch.delenv("ADMIN_TOKEN")
+    assert main(["admin-token"]) == 2

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 COUNTER = COUNTER_ITEM
 JOB_PREFIX = JOB_ITEM_PREFIX
+UPLOAD_PREFIX = "UPLOAD#"
 FEEDBACK_PREFIX = FEEDBACK_ITEM_PREFIX
 
 
@@ -140,6 +141,65 @@ class DynamoFeedbackStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"feedback counter of {model}") from exc
+
+    def add_upload(self, model: str, upload_id: str, description: dict[str, Any]) -> bool:
+        """The upload item and its rows added to the counter, in one conditional transaction."""
+        rows = int(description["rows"])
+        item = dynamo.to_item(
+            {
+                "model": model,
+                "item": UPLOAD_PREFIX + upload_id,
+                "upload_id": upload_id,
+                **description,
+            }
+        )
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(#i)",
+                            "ExpressionAttributeNames": {"#i": "item"},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(model, COUNTER),
+                            "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
+                            "ExpressionAttributeNames": {"#t": "total"},
+                            "ExpressionAttributeValues": {
+                                ":n": {"N": str(rows)},
+                                ":at": {"S": _now()},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException" and _first_failed_condition(exc):
+                return False
+            raise translate(exc, f"upload {model}/{upload_id}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"upload {model}/{upload_id}") from exc
+        return True
+
+    def list_uploads(self, model: str) -> list[dict[str, Any]]:
+        try:
+            return list(
+                dynamo.query_all(
+                    self._db,
+                    TableName=self.table,
+                    KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
+                    ExpressionAttributeNames={"#m": "model", "#i": "item"},
+                    ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": UPLOAD_PREFIX}},
+                    ConsistentRead=True,
+                )
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"uploads of {model}") from exc
 
     def put_job(self, job: RetrainJob) -> None:
         try:

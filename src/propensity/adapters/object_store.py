@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters.errors import translate
@@ -26,7 +27,10 @@ class ObjectStore:
 
     def __init__(self, bucket: str, client: S3Client | None = None) -> None:
         self.bucket = bucket
-        self._client: S3Client = client or boto3.client("s3")
+        # SigV4 everywhere: presigned URLs are otherwise SigV2 in some regions.
+        self._client: S3Client = client or boto3.client(
+            "s3", config=Config(signature_version="s3v4")
+        )
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -55,6 +59,18 @@ class ObjectStore:
             self._client.put_object(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"s3://{self.bucket}/{key}") from exc
+
+    def presigned_put(self, key: str, expires_seconds: int) -> str:
+        """A URL that lets its holder PUT one CSV object at ``key`` until it expires."""
+        try:
+            url: str = self._client.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": self.bucket, "Key": key, "ContentType": "text/csv"},
+                ExpiresIn=expires_seconds,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
+        return url
 
 
 def read_s3_uri(uri: str) -> bytes:

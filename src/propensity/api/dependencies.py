@@ -8,9 +8,11 @@ from fastapi import Request
 
 from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity
 from propensity.service.catalog import ModelCatalog
+from propensity.service.drift_reports import DriftReports
 from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
 from propensity.service.registry_admin import RegistryAdmin
+from propensity.service.uploads import UploadService
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Services:
     feedback: FeedbackService | None = None
     admin: RegistryAdmin | None = None
     authenticator: AdminAuthenticator | None = None
+    uploads: UploadService | None = None
+    drift: DriftReports | None = None
 
 
 def _services(request: Request) -> Services:
@@ -53,6 +57,20 @@ def admin(request: Request) -> RegistryAdmin:
     service = _services(request).admin
     if service is None:
         raise RuntimeError("registry admin is not wired into this function")
+    return service
+
+
+def drift_reports(request: Request) -> DriftReports:
+    service = _services(request).drift
+    if service is None:
+        raise RuntimeError("drift reports are not wired into this function")
+    return service
+
+
+def uploads(request: Request) -> UploadService:
+    service = _services(request).uploads
+    if service is None:
+        raise RuntimeError("uploads are not wired into this function")
     return service
 
 

@@ -80,7 +80,14 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
             "reason": exc.reason,
         }
     elif isinstance(exc, DatasetError):
-        body = {"detail": str(exc), "row": exc.row, "column": exc.column, "reason": exc.reason}
+        problems = getattr(exc, "problems", None) or [exc]
+        body = {
+            "detail": str(exc),
+            "row": exc.row,
+            "column": exc.column,
+            "reason": exc.reason,
+            "problems": [{"row": p.row, "column": p.column, "reason": p.reason} for p in problems],
+        }
     elif isinstance(exc, _CALLER_ERRORS):
         body = {"detail": str(exc)}
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from propensity.service.records import (
     ChampionAlias,
@@ -62,6 +62,13 @@ class FeedbackStore(Protocol):
 
     def consume(self, model: str, count: int) -> None:
         """Subtract ``count`` from the pending counter (after a version was written)."""
+
+
+class UploadStore(Protocol):
+    def add_upload(self, model: str, upload_id: str, description: dict[str, Any]) -> bool:
+        """Record an upload and add its rows to the pending counter once; False if known."""
+
+    def list_uploads(self, model: str) -> list[dict[str, Any]]: ...
 
 
 class JobStore(Protocol):

@@ -11,7 +11,7 @@ FEEDBACK_ITEM_PREFIX = "FEEDBACK#"
 JOB_ITEM_PREFIX = "JOB#"
 
 VersionStatus = Literal["candidate", "promoted", "rejected", "retired"]
-Trigger = Literal["bootstrap", "stream", "schedule", "admin", "upload"]
+Trigger = Literal["bootstrap", "stream", "schedule", "drift", "admin", "upload"]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,15 @@ from propensity.errors import (
 )
 from propensity.scoring import Scorer
 from propensity.service import promotion
-from propensity.service.ports import ArtifactStore, FeedbackStore, JobStore, Registry, RetrainLock
+from propensity.service.drift_monitor import DriftMonitor
+from propensity.service.ports import (
+    ArtifactStore,
+    FeedbackStore,
+    JobStore,
+    Registry,
+    RetrainLock,
+    UploadStore,
+)
 from propensity.service.records import (
     COUNTER_ITEM,
     JOB_ITEM_PREFIX,
@@ -39,7 +47,7 @@ from propensity.service.records import (
     VersionRecord,
 )
 from propensity.service.versions import version_name, version_number
-from propensity.training.dataset import load_dataset
+from propensity.training.dataset import load_dataset, load_labelled_csv
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
 from propensity.training.train import TrainedModel, render_artifacts, train_model
 
@@ -105,6 +113,7 @@ class RetrainService:
         *,
         data_root: str,
         lock: RetrainLock | None = None,
+        uploads: UploadStore | None = None,
         jobs: JobStore | None = None,
         min_feedback: int = 1,
         lock_seconds: int = 1800,
@@ -116,6 +125,7 @@ class RetrainService:
         self._feedback = feedback
         self._data_root = data_root
         self._lock = lock
+        self._uploads = uploads
         self.jobs = jobs
         self._min_feedback = min_feedback
         self._lock_seconds = lock_seconds
@@ -129,6 +139,11 @@ class RetrainService:
 
     def pending_feedback(self, model: str) -> int:
         return self._feedback.pending(model)
+
+    def latest_trigger(self, model: str) -> str | None:
+        """What triggered the newest version (None before the first one)."""
+        newest = self._registry.list_versions(model, limit=1)
+        return newest[0].trigger if newest else None
 
     def has_champion(self, model: str) -> bool:
         return self._registry.get_champion(model) is not None
@@ -157,7 +172,9 @@ class RetrainService:
         base, _ = load_dataset(config, self._data_root)
         pending = self._feedback.pending(model)
         records = self._feedback.list_for_model(model)
-        extra = feedback_frame(config, records)
+        extra = pd.concat(
+            [feedback_frame(config, records), *self._uploaded_frames(config)], ignore_index=True
+        )
         champion = self._registry.get_champion(model)
         version = version_name(self._registry.latest_version_number(model) + 1)
         trained = train_model(config, base, version=version, extra_training=extra)
@@ -166,7 +183,7 @@ class RetrainService:
             trigger=trigger,
             actor=actor,
             champion=champion,
-            feedback_rows=len(records),
+            feedback_rows=len(extra),
             consumed=pending,
         )
 
@@ -249,6 +266,19 @@ class RetrainService:
             feedback_rows,
         )
 
+    def _uploaded_frames(self, config: ModelConfig) -> list[pd.DataFrame]:
+        """Every labelled CSV accepted for this model (validated when it was uploaded)."""
+        if self._uploads is None:
+            return []
+        frames = []
+        for upload in self._uploads.list_uploads(config.name):
+            payload = self._artifacts.get_bytes(str(upload["key"]))
+            frame = load_labelled_csv(
+                payload, str(upload["key"]), config, delimiter=str(upload["delimiter"])
+            )
+            frames.append(frame[[*config.features.all, config.target.column]])
+        return frames
+
     def _champion_metrics(self, champion: ChampionAlias, trained: TrainedModel) -> dict[str, float]:
         """The champion scored on the candidate's held-out rows, with the champion's threshold."""
         key, sha256 = champion.scorecard_key, champion.scorecard_sha256
@@ -327,15 +357,34 @@ def on_feedback_table_change(
     return None
 
 
-def run_schedule(service: RetrainService) -> list[RetrainOutcome]:
-    """The scheduled sweep: every model with new feedback, and any model with no champion."""
+def run_schedule(
+    service: RetrainService, monitor: DriftMonitor | None = None
+) -> list[RetrainOutcome]:
+    """The scheduled sweep: refresh every model's drift report, then retrain each model that has
+    no champion, has new feedback, or whose traffic drifted from its training data."""
     outcomes = []
     for model in service.models:
+        drifted = _refresh_drift(monitor, model) if monitor is not None else False
         if not service.has_champion(model):
             outcomes.append(service.retrain(model, trigger="bootstrap"))
         elif service.pending_feedback(model) > 0:
             outcomes.append(service.retrain(model, trigger="schedule"))
+        elif drifted and service.latest_trigger(model) != "drift":
+            # Without new feedback a second drift retrain sees the same rows and yields the same
+            # model: retrain once per drift episode, not on every schedule tick while it lasts.
+            outcomes.append(service.retrain(model, trigger="drift"))
     return outcomes
+
+
+def _refresh_drift(monitor: DriftMonitor, model: str) -> bool:
+    """Whether the fresh report flags drift; a failed report must not block feedback retrains."""
+    try:
+        report = monitor.refresh(model)
+    except PropensityError:
+        log.exception("%s: drift report failed; retraining on feedback only", model)
+        return False
+    log.info("%s: drift report %s, drifted %s", model, report["status"], report["drifted_features"])
+    return bool(report["drift"])
 
 
 def bootstrap(service: RetrainService) -> list[RetrainOutcome]:

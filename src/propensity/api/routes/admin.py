@@ -6,16 +6,18 @@ API's JWT authorizer guards them as well.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity.api import dependencies as deps
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.service.admin_auth import AdminIdentity
 from propensity.service.registry_admin import RegistryAdmin
+from propensity.service.uploads import MAX_UPLOAD_BYTES, UploadService
 
 router = APIRouter(tags=["admin"])
 
@@ -24,6 +26,8 @@ VersionName = Annotated[str, Path(pattern=r"^v[1-9][0-9]{0,5}$", description="e.
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Admin = Annotated[RegistryAdmin, Depends(deps.admin)]
 Identity = Annotated[AdminIdentity, Depends(deps.admin_identity)]
+Uploads = Annotated[UploadService, Depends(deps.uploads)]
+DefaultModel = Annotated[str, Depends(deps.default_model)]
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, wrong or expired admin credential"},
@@ -89,14 +93,75 @@ def rollback(
     )
 
 
-@router.post("/models/{model}/retrain", status_code=202, responses=AUTH_RESPONSES)
-def request_retrain(
-    model: ModelName, admin: Admin, identity: Identity, response: Response
+def _retrain(
+    model: str,
+    admin: RegistryAdmin,
+    uploads: UploadService,
+    identity: AdminIdentity,
+    labeled_csv: UploadFile | None,
+    response: Response,
 ) -> dict[str, Any]:
     identity.require(model)
+    accepted: dict[str, Any] | None = None
+    if labeled_csv is not None:
+        # Validated completely before anything is stored (422 names rows and columns).
+        payload = labeled_csv.file.read(MAX_UPLOAD_BYTES + 1)
+        upload, created = uploads.accept(model, payload, labeled_csv.filename or "labeled_csv")
+        accepted = {**asdict(upload), "duplicate": not created}
     job = admin.request_retrain(model, actor=identity.subject)
     response.headers["Location"] = f"jobs/{job.job_id}"
-    return asdict(job)
+    return {**asdict(job), "upload": accepted}
+
+
+LabeledCsv = Annotated[
+    UploadFile | None, File(description="labelled CSV: the model's columns and its target")
+]
+
+
+@router.post("/models/{model}/retrain", status_code=202, responses={**AUTH_RESPONSES, 422: {}})
+def request_retrain(
+    model: ModelName,
+    admin: Admin,
+    uploads: Uploads,
+    identity: Identity,
+    response: Response,
+    labeled_csv: LabeledCsv = None,
+) -> dict[str, Any]:
+    return _retrain(model, admin, uploads, identity, labeled_csv, response)
+
+
+@router.post(
+    "/retrain",
+    status_code=202,
+    responses={**AUTH_RESPONSES, 422: {}},
+    tags=["bank reference aliases"],
+)
+def request_retrain_default(
+    admin: Admin,
+    uploads: Uploads,
+    identity: Identity,
+    response: Response,
+    default: DefaultModel,
+    labeled_csv: LabeledCsv = None,
+) -> dict[str, Any]:
+    return _retrain(default, admin, uploads, identity, labeled_csv, response)
+
+
+@router.post("/models/{model}/uploads", status_code=201, responses=AUTH_RESPONSES)
+def start_upload(model: ModelName, uploads: Uploads, identity: Identity) -> dict[str, Any]:
+    """For files above the API's payload limit: PUT the CSV to the returned URL, then complete."""
+    identity.require(model)
+    started = uploads.start_presigned(model, uuid.uuid4().hex)
+    return {**started, "complete": f"uploads/{started['upload_id']}/complete"}
+
+
+@router.post("/models/{model}/uploads/{upload_id}/complete", responses={**AUTH_RESPONSES, 422: {}})
+def complete_upload(
+    model: ModelName, upload_id: JobId, uploads: Uploads, identity: Identity
+) -> dict[str, Any]:
+    identity.require(model)
+    upload, created = uploads.complete(model, upload_id)
+    return {**asdict(upload), "duplicate": not created}
 
 
 @router.get("/models/{model}/jobs/{job_id}", responses=AUTH_RESPONSES)

@@ -21,6 +21,7 @@ from propensity.api.schemas import (
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.errors import InvalidInputError
 from propensity.service.catalog import ModelCatalog
+from propensity.service.drift_reports import DriftReports
 from propensity.service.predictions import PredictionService
 
 router = APIRouter()
@@ -32,6 +33,7 @@ Predictions = Annotated[PredictionService, Depends(deps.predictions)]
 Catalog = Annotated[ModelCatalog, Depends(deps.catalog)]
 DefaultModel = Annotated[str, Depends(deps.default_model)]
 Strict = Annotated[bool, Query(description="reject fields that are not features of the model")]
+DriftReader = Annotated[DriftReports, Depends(deps.drift_reports)]
 HistoryLimit = Annotated[int, Query(ge=1, le=100, description="how many versions, newest first")]
 
 PREDICT_EXAMPLES = {
@@ -150,3 +152,17 @@ def metrics_history_default(
     catalog: Catalog, default: DefaultModel, limit: HistoryLimit = 5
 ) -> dict[str, Any]:
     return catalog.history(default, limit)
+
+
+@router.get(
+    "/models/{model}/drift",
+    tags=["models"],
+    responses={404: {"description": "unknown model, or no drift report computed yet"}},
+)
+def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
+    """The latest drift report: logged predictions against the training data (PSI, KS, chi²).
+
+    Computed by the scheduled retrain run over the latest logged predictions; ``status`` is
+    ``insufficient_data`` while there are too few of them to compare.
+    """
+    return reports.for_model(model)
