@@ -41,19 +41,8 @@ class DynamoFeedbackStore:
     def _key(self, model: str, item: str) -> dict[str, Any]:
         return {"model": {"S": model}, "item": {"S": item}}
 
-    def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
-        item = dynamo.to_item(
-            {
-                "model": record.model,
-                "item": FEEDBACK_PREFIX + record.feedback_id,
-                "feedback_id": record.feedback_id,
-                "label": record.label,
-                "features": dynamo.dumps(record.features),
-                "created_at": record.created_at,
-                "prediction_id": record.prediction_id,
-                "source": record.source,
-            }
-        )
+    def _put_and_count(self, model: str, item: dict[str, Any], rows: int, where: str) -> bool:
+        """Put a new item and add ``rows`` to the counter, atomically; False if it existed."""
         try:
             self._db.transact_write_items(
                 TransactItems=[
@@ -68,12 +57,12 @@ class DynamoFeedbackStore:
                     {
                         "Update": {
                             "TableName": self.table,
-                            "Key": self._key(record.model, COUNTER),
-                            "UpdateExpression": "ADD pending :one, #t :one SET updated_at = :at",
+                            "Key": self._key(model, COUNTER),
+                            "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
                             "ExpressionAttributeNames": {"#t": "total"},
                             "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":at": {"S": record.created_at},
+                                ":n": {"N": str(rows)},
+                                ":at": {"S": _now()},
                             },
                         }
                     },
@@ -81,10 +70,30 @@ class DynamoFeedbackStore:
             )
         except ClientError as exc:
             if error_code(exc) == "TransactionCanceledException" and _first_failed_condition(exc):
-                return self.get(record.model, record.feedback_id), False
-            raise translate(exc, f"feedback {record.model}/{record.feedback_id}") from exc
+                return False
+            raise translate(exc, where) from exc
         except BotoCoreError as exc:
-            raise translate(exc, f"feedback {record.model}/{record.feedback_id}") from exc
+            raise translate(exc, where) from exc
+        return True
+
+    def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        item = dynamo.to_item(
+            {
+                "model": record.model,
+                "item": FEEDBACK_PREFIX + record.feedback_id,
+                "feedback_id": record.feedback_id,
+                "label": record.label,
+                "features": dynamo.dumps(record.features),
+                "created_at": record.created_at,
+                "prediction_id": record.prediction_id,
+                "source": record.source,
+            }
+        )
+        created = self._put_and_count(
+            record.model, item, 1, f"feedback {record.model}/{record.feedback_id}"
+        )
+        if not created:
+            return self.get(record.model, record.feedback_id), False
         return record, True
 
     def get(self, model: str, feedback_id: str) -> FeedbackRecord:
@@ -153,38 +162,7 @@ class DynamoFeedbackStore:
                 **description,
             }
         )
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(#i)",
-                            "ExpressionAttributeNames": {"#i": "item"},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": self._key(model, COUNTER),
-                            "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
-                            "ExpressionAttributeNames": {"#t": "total"},
-                            "ExpressionAttributeValues": {
-                                ":n": {"N": str(rows)},
-                                ":at": {"S": _now()},
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException" and _first_failed_condition(exc):
-                return False
-            raise translate(exc, f"upload {model}/{upload_id}") from exc
-        except BotoCoreError as exc:
-            raise translate(exc, f"upload {model}/{upload_id}") from exc
-        return True
+        return self._put_and_count(model, item, rows, f"upload {model}/{upload_id}")
 
     def list_uploads(self, model: str) -> list[dict[str, Any]]:
         try:

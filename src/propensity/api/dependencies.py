@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Request
 
@@ -13,6 +14,8 @@ from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.uploads import UploadService
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,46 +35,34 @@ def _services(request: Request) -> Services:
     return services
 
 
-def predictions(request: Request) -> PredictionService:
-    service = _services(request).predictions
+def _wired(service: T | None, name: str) -> T:
     if service is None:  # a route wired into the wrong function: a deployment bug
-        raise RuntimeError("prediction service is not wired into this function")
+        raise RuntimeError(f"{name} is not wired into this function")
     return service
+
+
+def predictions(request: Request) -> PredictionService:
+    return _wired(_services(request).predictions, "predictions")
 
 
 def catalog(request: Request) -> ModelCatalog:
-    service = _services(request).catalog
-    if service is None:
-        raise RuntimeError("model catalog is not wired into this function")
-    return service
+    return _wired(_services(request).catalog, "catalog")
 
 
 def feedback(request: Request) -> FeedbackService:
-    service = _services(request).feedback
-    if service is None:
-        raise RuntimeError("feedback service is not wired into this function")
-    return service
+    return _wired(_services(request).feedback, "feedback")
 
 
 def admin(request: Request) -> RegistryAdmin:
-    service = _services(request).admin
-    if service is None:
-        raise RuntimeError("registry admin is not wired into this function")
-    return service
+    return _wired(_services(request).admin, "admin")
 
 
 def drift_reports(request: Request) -> DriftReports:
-    service = _services(request).drift
-    if service is None:
-        raise RuntimeError("drift reports are not wired into this function")
-    return service
+    return _wired(_services(request).drift, "drift")
 
 
 def uploads(request: Request) -> UploadService:
-    service = _services(request).uploads
-    if service is None:
-        raise RuntimeError("uploads are not wired into this function")
-    return service
+    return _wired(_services(request).uploads, "uploads")
 
 
 def admin_identity(request: Request) -> AdminIdentity:
