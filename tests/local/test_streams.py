@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from propensity.local.stack_run import LocalStack
 from propensity.local.streams import StreamPoller
@@ -249,3 +250,70 @@ def test_the_poller_thread_delivers_without_drain(bare_stack: LocalStack, table:
         assert delivered.wait(10)
     finally:
         poller.stop()
+
+
+def add_feedback(table: str, model: str, item: str, rows: int = 1) -> bool:
+    """What the feedback store does: put a new item and count it, in one transaction."""
+    try:
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"model": {"S": model}, "item": {"S": item}},
+                        "ConditionExpression": "attribute_not_exists(#i)",
+                        "ExpressionAttributeNames": {"#i": "item"},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"model": {"S": model}, "item": {"S": "COUNTER"}},
+                        "UpdateExpression": "ADD pending :n",
+                        "ExpressionAttributeValues": {":n": {"N": str(rows)}},
+                    }
+                },
+            ]
+        )
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "TransactionCanceledException"
+        return False
+    return True
+
+
+def test_a_cancelled_transaction_does_not_strand_the_shard_position(
+    bare_stack: LocalStack, table: str
+) -> None:
+    # Given a function that resets the counters it is handed, as a retrain does
+    def respond(event: dict[str, Any], call: int) -> Any:
+        for record in event["Records"]:
+            image = record["dynamodb"]["NewImage"]
+            if image["item"]["S"] == "COUNTER":
+                bump_counter(table, image["model"]["S"], -int(image["pending"]["N"]))
+        return {"batchItemFailures": []}
+
+    recorder = Recorder(respond)
+    poller = poller_for(bare_stack.stack, recorder)
+    # And feedback, then its retry: a duplicate, the transaction is cancelled (moto rolls the
+    # table back to a copy, stream shard included, after applying the counter update)
+    assert add_feedback(table, "rollback", "FEEDBACK#1")
+    assert not add_feedback(table, "rollback", "FEEDBACK#1")
+    # When drained: the counter is delivered, the function resets it to 0
+    poller.drain()
+    # And later writes: an upload counted in, its job
+    dynamodb().put_item(
+        TableName=table, Item={"model": {"S": "rollback"}, "item": {"S": "UPLOAD#u1"}}
+    )
+    bump_counter(table, "rollback", 300)
+    dynamodb().put_item(TableName=table, Item={"model": {"S": "rollback"}, "item": {"S": "JOB#j1"}})
+    deliveries = poller.drain()
+    # Then the later counter and the job are delivered too; neither the resets to "0" nor the
+    # rolled-back (never committed) counter update are
+    assert [d.succeeded for d in deliveries] == [True]
+    delivered = [
+        (r["dynamodb"]["Keys"]["item"]["S"], r["dynamodb"]["NewImage"].get("pending"))
+        for e in recorder.events
+        for r in e["Records"]
+    ]
+    assert delivered == [("COUNTER", {"N": "1"}), ("COUNTER", {"N": "300"}), ("JOB#j1", None)]
+    assert poller.drain() == []

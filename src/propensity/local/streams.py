@@ -7,9 +7,19 @@ the batch is retried from the first failed sequence number, bisected on a functi
 ``BisectBatchOnFunctionError`` is set, at most ``MaximumRetryAttempts`` times; then it goes to
 the on-failure destination, kept here as a list (``failures``) in the shape Lambda sends.
 
-``StartingPosition: LATEST`` is honoured by taking every shard's iterator when the poller
-starts (the moment the mapping is "deployed") and keeping it: records written after that are
-never missed, even those written before the thread's first poll.
+``StartingPosition: LATEST`` is honoured by noting every shard's last sequence number when the
+poller starts (the moment the mapping is "deployed"): records written after that are never
+missed, even those written before the thread's first poll.
+
+Positions are kept as sequence numbers, not shard iterators: every poll takes a fresh
+``AT_SEQUENCE_NUMBER`` iterator on the last record read (and skips that record when it is
+still the same one, by ``eventID``). A long-lived iterator breaks against moto: a cancelled
+transaction (``TransactionCanceledException``) rolls the table back to a deep copy, stream shard
+included, and every iterator taken before (and every ``NextShardIterator`` derived from them)
+stays bound to the discarded shard object, so the poller would never see another record, and
+would deliver the rolled-back writes the discarded shard received. Same shard id and
+sequence numbers on both, so only a fresh iterator finds the live shard; a sequence number
+reused after a rollback carries a new ``eventID`` and is delivered.
 
 Not emulated: ``MaximumBatchingWindowInSeconds`` (records go out at the next poll),
 ``MaximumRecordAgeInSeconds``, parallelisation. Known moto quirk: an ``update_item`` (or a
@@ -70,7 +80,10 @@ class Delivery:
 @dataclass
 class _Shard:
     shard_id: str
-    iterator: str | None  # None once the shard is closed and read to its end
+    # The last record read (delivered, filtered out or given up on); None: read from the start.
+    last_sequence: str | None = None
+    last_event_id: str | None = None
+    closed: bool = False  # closed and read to its end
 
 
 @dataclass
@@ -126,7 +139,7 @@ class StreamPoller:
 
     # --- positions ---------------------------------------------------------------------------
     def start_positions(self) -> None:
-        """Take a LATEST iterator on every shard now: the mapping starts reading from here."""
+        """Note every shard's position now (LATEST): the mapping starts reading from here."""
         with self._lock:
             if self._mappings is not None:
                 return
@@ -155,12 +168,11 @@ class StreamPoller:
                 shard_id = shard["ShardId"]
                 if shard_id in mapping.shards:
                     continue
-                iterator = self._streams.get_shard_iterator(
-                    StreamArn=mapping.stream_arn,
-                    ShardId=shard_id,
-                    ShardIteratorType=position,  # type: ignore[arg-type]
-                )["ShardIterator"]
-                mapping.shards[shard_id] = _Shard(shard_id, iterator)
+                state = _Shard(shard_id)
+                if position == "LATEST":
+                    # Skip what is there now: read it to its end, keep the last position.
+                    self._read(mapping, state)
+                mapping.shards[shard_id] = state
             last = description.get("LastEvaluatedShardId")
             if not last:
                 return
@@ -177,7 +189,7 @@ class StreamPoller:
                 if discover_shards:
                     self._discover_shards(mapping, position="TRIM_HORIZON")
                 for shard in mapping.shards.values():
-                    records = self._read(shard)
+                    records = self._read(mapping, shard)
                     if records:
                         made.extend(self._deliver_records(mapping, shard, records))
             return made
@@ -193,17 +205,37 @@ class StreamPoller:
             made.extend(round_made)
         return made
 
-    def _read(self, shard: _Shard) -> list[dict[str, Any]]:
+    def _read(self, mapping: _Mapping, shard: _Shard) -> list[dict[str, Any]]:
+        """The records after the shard's position, up to its current end; moves the position."""
+        if shard.closed:
+            return []
+        kwargs: dict[str, Any] = {"StreamArn": mapping.stream_arn, "ShardId": shard.shard_id}
+        if shard.last_sequence is None:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            kwargs["ShardIteratorType"] = "AT_SEQUENCE_NUMBER"
+            kwargs["SequenceNumber"] = shard.last_sequence
+        iterator: str | None = self._streams.get_shard_iterator(**kwargs)["ShardIterator"]
         records: list[dict[str, Any]] = []
-        while shard.iterator is not None:
-            response = self._streams.get_records(
-                ShardIterator=shard.iterator, Limit=_GET_RECORDS_LIMIT
-            )
-            shard.iterator = response.get("NextShardIterator")
+        while iterator is not None:
+            response = self._streams.get_records(ShardIterator=iterator, Limit=_GET_RECORDS_LIMIT)
+            iterator = response.get("NextShardIterator")
             page = [dict(r) for r in response.get("Records", [])]
             records.extend(page)
             if not page:
                 break
+        if iterator is None:
+            shard.closed = True
+        if (
+            records
+            and shard.last_sequence is not None
+            and _sequence(records[0]) == shard.last_sequence
+            and records[0].get("eventID") == shard.last_event_id
+        ):
+            records = records[1:]  # the record at the position: read already
+        if records:
+            shard.last_sequence = _sequence(records[-1])
+            shard.last_event_id = records[-1].get("eventID")
         return records
 
     def _deliver_records(
@@ -372,6 +404,10 @@ class StreamPoller:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
+
+
+def _sequence(record: Mapping[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
 
 
 def _iso(epoch_seconds: int) -> str:
