@@ -1,0 +1,132 @@
+"""What infra/template.yaml promises about data safety and least privilege, checked directly.
+
+cfn-lint and `sam validate` accept templates that are valid but unsafe; these tests pin the
+properties the service relies on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from propensity.local.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    return dict(RESOURCES[logical_id]["Properties"])
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in props(function).get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+    return found
+
+
+def allowed(function: str) -> set[tuple[str, str]]:
+    """(action, resource text) pairs a function's inline statements allow."""
+    pairs = set()
+    for statement in statements(function):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        for action in actions:
+            for resource in resources:
+                pairs.add((action, str(resource)))
+    return pairs
+
+
+def test_bucket_is_versioned_private_encrypted_and_tls_only() -> None:
+    bucket = props("ArtifactsBucket")
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    policy = props("ArtifactsBucketPolicy")["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy
+    )
+
+
+@pytest.mark.parametrize("table", ["RegistryTable", "FeedbackTable"])
+def test_tables_that_must_not_lose_data_have_pitr_and_are_retained(table: str) -> None:
+    assert props(table)["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert RESOURCES[table]["DeletionPolicy"] == "Retain"
+
+
+def test_every_table_is_on_demand_and_the_prediction_log_expires() -> None:
+    for logical, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            assert resource["Properties"]["BillingMode"] == "PAY_PER_REQUEST", logical
+    assert props("PredictionsTable")["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_predict_cannot_write_models_or_feedback() -> None:
+    pairs = allowed("PredictFunction")
+    assert not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a, _ in pairs)
+    assert not any("FeedbackTable" in r for _, r in pairs)
+    writes = {
+        (a, r)
+        for a, r in pairs
+        if a in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem")
+    }
+    assert writes and all("PredictionsTable" in r for _, r in writes)
+    assert "SklearnLayer" not in str(props("PredictFunction")["Layers"])
+
+
+def test_feedback_cannot_read_models() -> None:
+    pairs = allowed("FeedbackFunction")
+    assert not any(a.startswith("s3:") for a, _ in pairs)
+    assert not any(
+        a in ("dynamodb:PutItem", "dynamodb:UpdateItem") and "RegistryTable" in r for a, r in pairs
+    )
+
+
+def test_retrain_stream_is_bounded_with_a_failure_destination() -> None:
+    stream = props("RetrainFunction")["Events"]["FeedbackStream"]["Properties"]
+    assert stream["MaximumRetryAttempts"] == 2
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["RetrainDeadLetterQueue", "Arn"]
+    }
+    assert stream["StartingPosition"] in ("LATEST", "TRIM_HORIZON")
+    assert props("RetrainFunction")["ReservedConcurrentExecutions"] == 1
+
+
+def test_every_admin_route_has_the_authorizer() -> None:
+    events = props("AdminFunction")["Events"]
+    assert events
+    for name, event in events.items():
+        assert event["Properties"]["Auth"] == {"Authorizer": "AdminJwt"}, name
+    # and no admin path is served by another function
+    admin_paths = {e["Properties"]["Path"] for e in events.values()}
+    for logical, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::Serverless::Function" and logical != "AdminFunction":
+            for event in resource["Properties"].get("Events", {}).values():
+                assert event["Properties"].get("Path") not in admin_paths, logical
+
+
+def test_cors_is_not_a_wildcard_with_credentials() -> None:
+    cors = props("HttpApi")["CorsConfiguration"]
+    origins = TEMPLATE["Parameters"]["CorsAllowedOrigins"]["Default"]
+    assert not (cors["AllowCredentials"] and "*" in origins)
+    assert "*" not in origins
