@@ -7,6 +7,7 @@ from importlib import metadata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from propensity.api import dependencies as deps
 from propensity.api.schemas import (
@@ -21,6 +22,7 @@ from propensity.api.schemas import (
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.errors import InvalidInputError
 from propensity.service.catalog import ModelCatalog
+from propensity.service.chat import chat_reply, extract_features
 from propensity.service.drift_reports import DriftReports
 from propensity.service.predictions import PredictionService
 
@@ -166,3 +168,60 @@ def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
     ``insufficient_data`` while there are too few of them to compare.
     """
     return reports.for_model(model)
+
+
+class ChatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="the client described in Spanish or English",
+        examples=["Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado"],
+    )
+
+
+class ChatOut(BaseModel):
+    reply: str = Field(description="a short answer in the language of the message")
+    language: str = Field(description="es or en")
+    understood: dict[str, float | int | str] = Field(description="features read from the message")
+    defaults: list[str] = Field(description="features filled with training defaults")
+    unrecognised: list[str] = Field(
+        default_factory=list, description="fragments of the message that were not understood"
+    )
+    prediction: PredictionOut
+
+
+@router.post(
+    "/models/{model}/chat",
+    response_model=ChatOut,
+    tags=["predict"],
+    responses={422: {"description": "no feature of the model could be read from the message"}},
+)
+def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog) -> dict[str, Any]:
+    """Score a client described in natural language (rule-based extraction, es/en).
+
+    The prediction is logged like any other, so its ``prediction_id`` takes feedback.
+    """
+    _, scorer = service.champion(model)
+    categories = {
+        str(spec["name"]): [str(c) for c in spec.get("categories") or ()]
+        for spec in scorer.card.get("features", [])
+        if isinstance(spec, dict) and "name" in spec
+    }
+    extraction = extract_features(catalog.config(model), body.message, categories)
+    if not extraction.features:
+        names = ", ".join(catalog.config(model).features.all)
+        raise InvalidInputError(
+            "message",
+            f"no feature of model {model!r} was understood; describe the client with some of: "
+            f"{names} (e.g. 'Tengo 45 años, saldo 1200, hipoteca sí' or 'I'm 30, single')",
+        )
+    prediction = service.predict(model, extraction.features)
+    return {
+        "reply": chat_reply(prediction, extraction, extraction.language),
+        "language": extraction.language,
+        "understood": extraction.features,
+        "defaults": list(prediction.imputed),
+        "unrecognised": extraction.unrecognised,
+        "prediction": asdict(prediction),
+    }
