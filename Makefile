@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit train sam-check clean
+.PHONY: venv run test lint typecheck unit train sam-check clean bench bench-smoke
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ train: $(STAMP)
 ## sam-check: cfn-lint, sam validate --lint, sam build, built sizes (own tool venv)
 sam-check:
 	bash scripts/sam-check.sh
+
+## bench: ours vs the sklearn-on-Lambda baseline → bench/report.md + bench/report.json (~6-8 min)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --out bench
+
+## bench-smoke: the same benchmark with a few iterations (keeps it working; timings not asserted)
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke --out $(or $(BENCH_OUT),bench/out)
 
 clean:
 	rm -rf .aws-sam artifacts .pytest_cache .mypy_cache .ruff_cache

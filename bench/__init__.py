@@ -1,0 +1,1 @@
+"""Benchmarks: propensity's serving path vs the usual scikit-learn-on-Lambda design."""
