@@ -7,12 +7,12 @@ routers), so one document describes what API Gateway exposes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from propensity import __version__
 from propensity.api.dependencies import Services
 from propensity.api.errors import register_error_handlers
 from propensity.api.routes import admin, feedback, predict
@@ -26,7 +26,7 @@ def create_app(services: Services, routers: Sequence[APIRouter], *, root_path: s
     app = FastAPI(
         title=TITLE,
         description=DESCRIPTION,
-        version=metadata.version("propensity"),
+        version=__version__,
         root_path=root_path,
         docs_url="/docs",
         openapi_url="/openapi.json",

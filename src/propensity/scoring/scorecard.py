@@ -41,15 +41,31 @@ class Score:
     probability: float
     logit: float
     prediction: int
-    contributions: tuple[Contribution, ...]
+    # Per feature, in scorecard order: the value scored and its effect relative to the reference.
+    # Kept as plain sequences; Contribution objects are built only for what a caller reads.
+    names: tuple[str, ...]
+    values: list[Any]
+    effects: list[float]
     imputed: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
 
+    @property
+    def contributions(self) -> tuple[Contribution, ...]:
+        return tuple(
+            Contribution(n, v, e)
+            for n, v, e in zip(self.names, self.values, self.effects, strict=True)
+        )
+
     def reasons(self, top: int = 3) -> list[Contribution]:
         """The ``top`` contributions with the largest effect, strongest first."""
-        ranked = sorted(self.contributions, key=lambda c: abs(c.contribution), reverse=True)
-        return [c for c in ranked[:top] if c.contribution != 0.0]
+        effects = self.effects
+        ranked = sorted(range(len(effects)), key=lambda i: -abs(effects[i]))[:top]
+        return [
+            Contribution(self.names[i], self.values[i], effects[i])
+            for i in ranked
+            if effects[i] != 0.0
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,25 +175,26 @@ class Scorer:
     def score(self, features: Mapping[str, Any], *, strict: bool = True) -> Score:
         """Score one row. ``strict`` rejects feature names the model does not know."""
         ignored: tuple[str, ...] = ()
-        if len(features) > len(self._known) or not self._known.issuperset(features):
+        if not self._known.issuperset(features):
             extra = tuple(sorted(k for k in features if k not in self._known))
-            if extra and strict:
+            if strict:
                 raise InvalidInputError(extra[0], "is not a feature of model " + repr(self.model))
             ignored = extra
 
+        # The hot path of every prediction: locals, class identity checks and one pass.
+        get = features.get
         logit = self.intercept
-        contributions: list[Contribution] = []
+        values: list[Any] = []
+        effects: list[float] = []
         imputed: list[str] = []
         unknown: list[str] = []
         for feat in self._features:
-            raw = features.get(feat.name)
-            if raw is None:
+            value = get(feat.name)
+            if value is None:
                 imputed.append(feat.name)
-                value: Any = feat.impute
-            else:
-                value = raw
-            if feat.encoding == _CATEGORICAL:
-                if not isinstance(value, str):
+                value = feat.impute
+            if feat.encoding is _CATEGORICAL:
+                if value.__class__ is not str and not isinstance(value, str):
                     raise InvalidInputError(
                         feat.name, f"expected a category string, got {type(value).__name__}"
                     )
@@ -186,29 +203,38 @@ class Scorer:
                     unknown.append(feat.name)
                     w = 0.0
             else:
-                if isinstance(value, bool) or not isinstance(value, int | float):
+                cls = value.__class__
+                if cls is float:
+                    x = value
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    try:
+                        x = float(value)
+                    except OverflowError:  # an integer beyond float range (JSON allows it)
+                        raise InvalidInputError(feat.name, "is too large") from None
+                else:
                     raise InvalidInputError(
                         feat.name, f"expected a number, got {type(value).__name__}"
                     )
-                x = float(value)
-                if not math.isfinite(x):
+                if x - x != 0.0:  # NaN and ±inf (x - x is NaN for both); cheaper than isfinite
                     raise InvalidInputError(
                         feat.name, "must be a finite number (not NaN or infinity)"
                     )
-                if feat.encoding == _BINS:
+                if feat.encoding is _BINS:
                     # Same rule as KBinsDiscretizer: searchsorted(inner_edges, x, side="right").
-                    index = bisect_right(feat.edges, x)
-                    w = feat.bin_weights[index]
+                    w = feat.bin_weights[bisect_right(feat.edges, x)]
                 else:
                     w = (x - feat.mean) / feat.scale * feat.weight
             logit += w
-            contributions.append(Contribution(feat.name, value, w - feat.reference))
+            values.append(value)
+            effects.append(w - feat.reference)
         probability = _sigmoid(logit)
         return Score(
             probability=probability,
             logit=logit,
             prediction=1 if probability >= self.threshold else 0,
-            contributions=tuple(contributions),
+            names=self.feature_names,
+            values=values,
+            effects=effects,
             imputed=tuple(imputed),
             unknown=tuple(unknown),
             ignored=ignored,

@@ -157,3 +157,9 @@ def test_extreme_logits_do_not_overflow() -> None:
     assert Scorer(card).score({}).probability == pytest.approx(0.0, abs=1e-300)
     card = make_card(intercept=1000.0)
     assert Scorer(card).score({}).probability == 1.0
+
+
+def test_an_integer_beyond_float_range_is_invalid_input_not_a_crash() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        Scorer(make_card()).score({"age": 10**400})
+    assert (caught.value.field, caught.value.reason) == ("age", "is too large")

@@ -49,3 +49,11 @@ def test_importing_and_scoring_loads_no_heavy_module() -> None:
     )
     # Then none of numpy/pandas/sklearn/scipy/joblib was imported
     assert result.stdout.strip() == "[]"
+
+
+def test_package_version_matches_the_distribution() -> None:
+    from importlib import metadata
+
+    import propensity
+
+    assert propensity.__version__ == metadata.version("propensity")

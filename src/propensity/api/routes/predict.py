@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from importlib import metadata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from propensity import __version__
 from propensity.api import dependencies as deps
 from propensity.api.schemas import (
     BatchIn,
@@ -93,7 +93,7 @@ def index(default: DefaultModel) -> dict[str, Any]:
 
 @router.get("/health", response_model=Health, tags=["service"])
 def health() -> Health:
-    return Health(status="ok", version=metadata.version("propensity"))
+    return Health(status="ok", version=__version__)
 
 
 @router.get("/models", response_model=list[ModelSummary], tags=["models"])
