@@ -256,26 +256,10 @@ print(json.dumps({
 
 
 def cold_start(kind: str, env: Mapping[str, str], runs: int) -> dict[str, Any]:
-    handler = PREDICT_HANDLER if kind == "ours" else BASELINE_HANDLER
-    modules = OURS_IMPORTS if kind == "ours" else BASELINE_IMPORTS
     samples: list[dict[str, float]] = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
-            [
-                sys.executable,
-                "-c",
-                COLD_CODE,
-                kind,
-                str(handler),
-                str(EVENTS / "predict-bank.json"),
-                json.dumps(modules),
-            ],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = _cold_start_process(kind, env)
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"cold start of {kind} failed:\n{done.stderr[-3000:]}")
@@ -286,15 +270,16 @@ def cold_start(kind: str, env: Mapping[str, str], runs: int) -> dict[str, Any]:
     return {key: summary([s[key] for s in samples]) for key in keys}
 
 
-def import_profile(kind: str, env: Mapping[str, str], top: int = 12) -> list[dict[str, Any]]:
-    """One cold start under ``-X importtime``: the costliest top-level imports (cumulative)."""
+def _cold_start_process(
+    kind: str, env: Mapping[str, str], *interpreter_flags: str
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter that imports the handler and serves the bank event (COLD_CODE)."""
     handler = PREDICT_HANDLER if kind == "ours" else BASELINE_HANDLER
     modules = OURS_IMPORTS if kind == "ours" else BASELINE_IMPORTS
-    done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+    return subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
         [
             sys.executable,
-            "-X",
-            "importtime",
+            *interpreter_flags,
             "-c",
             COLD_CODE,
             kind,
@@ -307,6 +292,11 @@ def import_profile(kind: str, env: Mapping[str, str], top: int = 12) -> list[dic
         text=True,
         check=False,
     )
+
+
+def import_profile(kind: str, env: Mapping[str, str], top: int = 12) -> list[dict[str, Any]]:
+    """One cold start under ``-X importtime``: the costliest top-level imports (cumulative)."""
+    done = _cold_start_process(kind, env, "-X", "importtime")
     entries = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
