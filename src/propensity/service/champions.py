@@ -7,7 +7,6 @@ unreachable, the cache keeps serving the scorecard it has.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 
 from propensity.errors import ArtifactError, NotFoundError, PropensityError, StorageError
 from propensity.scoring import Scorer
+from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, Registry
 from propensity.service.records import ChampionAlias
 
@@ -100,13 +100,9 @@ class ChampionCache:
         return alias, scorer
 
     def _load(self, model: str, alias: ChampionAlias) -> Scorer:
-        body = self._artifacts.get_bytes(alias.scorecard_key)
-        digest = hashlib.sha256(body).hexdigest()
-        if digest != alias.scorecard_sha256:
-            raise ArtifactError(
-                f"{alias.scorecard_key}: SHA-256 {digest[:12]}… does not match the registry"
-            )
-        scorer = Scorer.from_json(body)
+        scorer = Scorer.from_json(
+            load_verified(self._artifacts, alias.scorecard_key, alias.scorecard_sha256)
+        )
         if scorer.model != model:
             raise ArtifactError(f"{alias.scorecard_key} is a scorecard of model {scorer.model!r}")
         return scorer

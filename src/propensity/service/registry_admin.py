@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
@@ -10,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from propensity.config import ModelConfig
-from propensity.errors import ConflictError, NotFoundError, UnknownModelError
+from propensity.errors import ArtifactError, ConflictError, UnknownModelError
+from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, JobStore, Registry
 from propensity.service.records import ChampionAlias, PromotionEvent, RetrainJob
 
@@ -112,11 +112,9 @@ class RegistryAdmin:
     def _verify_scorecard(self, key: str, sha256: str) -> None:
         """Refuse to point serving at an artifact that is missing or not what was trained."""
         try:
-            body = self._artifacts.get_bytes(key)
-        except NotFoundError as exc:
-            raise ConflictError(f"{key} is missing: refusing to serve it") from exc
-        if not sha256 or hashlib.sha256(body).hexdigest() != sha256:
-            raise ConflictError(f"{key} does not match its recorded SHA-256: refusing to serve it")
+            load_verified(self._artifacts, key, sha256)
+        except ArtifactError as exc:
+            raise ConflictError(f"{exc}: refusing to serve it") from exc
 
     def request_retrain(self, model: str, *, actor: str) -> RetrainJob:
         self._known(model)

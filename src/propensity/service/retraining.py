@@ -6,7 +6,6 @@ Runs in the retrain function (it imports the scikit-learn stack) and in the loca
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import math
 import uuid
@@ -20,14 +19,13 @@ import pandas as pd
 
 from propensity.config import ModelConfig
 from propensity.errors import (
-    ArtifactError,
     ConflictError,
-    NotFoundError,
     PropensityError,
     UnknownModelError,
 )
 from propensity.scoring import Scorer
 from propensity.service import promotion
+from propensity.service.artifacts import load_verified
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.ports import (
     ArtifactStore,
@@ -281,14 +279,9 @@ class RetrainService:
 
     def _champion_metrics(self, champion: ChampionAlias, trained: TrainedModel) -> dict[str, float]:
         """The champion scored on the candidate's held-out rows, with the champion's threshold."""
-        key, sha256 = champion.scorecard_key, champion.scorecard_sha256
-        try:
-            body = self._artifacts.get_bytes(key)
-        except NotFoundError as exc:
-            raise ArtifactError(f"champion scorecard {key} is missing") from exc
-        if hashlib.sha256(body).hexdigest() != sha256:
-            raise ArtifactError(f"champion scorecard {key} does not match its SHA-256")
-        scorer = Scorer.from_json(body)
+        scorer = Scorer.from_json(
+            load_verified(self._artifacts, champion.scorecard_key, champion.scorecard_sha256)
+        )
         config = trained.config
         test = trained.test_frame
         rows = (

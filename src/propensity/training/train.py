@@ -213,9 +213,8 @@ def render_artifacts(
 
         with tempfile.TemporaryDirectory() as scratch:
             labels = (trained.config.target.negative_label, trained.config.target.positive_label)
-            for name, path in write_plots(trained.metrics, Path(scratch), labels=labels).items():
-                files[Path(path).name] = Path(path).read_bytes()
-                del name
+            for path in write_plots(trained.metrics, Path(scratch), labels=labels).values():
+                files[path.name] = path.read_bytes()
     artifacts = {name: sha256_hex(body) for name, body in files.items()}
     training = {**trained.training, "artifacts": artifacts}
     files[MODEL_CARD_FILE] = render_model_card(trained.config, trained.metrics, training).encode()
