@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit train sam-check clean bench bench-smoke
+.PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ run: $(STAMP)
 	$(BIN)/propensity serve
 
 ## test: lint, type-check, then the whole test suite (fails when no test ran)
-test: $(STAMP) lint typecheck
+test: $(STAMP) browser lint typecheck
 	$(BIN)/python -m pytest
+
+# The dashboard tests drive Debian's chromium through Playwright (which never downloads a browser).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || { echo "the dashboard tests need Debian's chromium: apt-get install chromium" >&2; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

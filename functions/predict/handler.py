@@ -1,4 +1,4 @@
-"""PredictFunction: API Gateway HTTP API → Mangum → FastAPI → champion scorecard.
+"""PredictFunction: API Gateway HTTP API → Mangum → FastAPI → champion scorecard (+ dashboard).
 
 Everything heavy happens once per container, at import: settings are validated, clients
 created and the default model's champion scorecard loaded from S3 into memory.
@@ -11,7 +11,7 @@ from typing import Any
 from mangum import Mangum
 
 from propensity.api.app import create_app
-from propensity.api.routes import predict
+from propensity.api.routes import dashboard, predict
 from propensity.observability import observed_http
 from propensity.settings import PredictSettings
 from propensity.wiring import predict_services
@@ -20,7 +20,7 @@ settings = PredictSettings()  # type: ignore[call-arg]  # values come from the e
 services = predict_services(settings)
 assert services.predictions is not None
 services.predictions.champion_cache.preload([settings.default_model])
-app = create_app(services, [predict.router], root_path=settings.api_base_path)
+app = create_app(services, [dashboard.router, predict.router], root_path=settings.api_base_path)
 asgi = Mangum(app, lifespan="off", api_gateway_base_path=settings.api_base_path or "/")
 
 

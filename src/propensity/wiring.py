@@ -44,7 +44,7 @@ def predict_services(settings: PredictSettings) -> Services:
     return Services(
         default_model=settings.default_model,
         predictions=predictions,
-        catalog=ModelCatalog(configs, registry, predictions),
+        catalog=ModelCatalog(configs, registry, predictions, artifacts),
         # This role has no s3:ListBucket: S3 answers a not-yet-written report with AccessDenied.
         drift=DriftReports(
             artifacts, models=sorted(configs), is_missing=is_not_found_or_access_denied

@@ -15,9 +15,14 @@ from fastapi.openapi.utils import get_openapi
 from propensity import __version__
 from propensity.api.dependencies import Services
 from propensity.api.errors import register_error_handlers
-from propensity.api.routes import admin, feedback, predict
+from propensity.api.routes import admin, dashboard, feedback, predict
 
-ALL_ROUTERS: tuple[APIRouter, ...] = (predict.router, feedback.router, admin.router)
+ALL_ROUTERS: tuple[APIRouter, ...] = (
+    dashboard.router,
+    predict.router,
+    feedback.router,
+    admin.router,
+)
 TITLE = "propensity"
 DESCRIPTION = "Customer-propensity models: predict, feedback, retraining, model registry."
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from propensity.config import ModelConfig
-from propensity.errors import NotFoundError, PropensityError, UnknownModelError
-from propensity.service.ports import Registry
+from propensity.errors import ArtifactError, NotFoundError, PropensityError, UnknownModelError
+from propensity.service.artifacts import load_verified
+from propensity.service.ports import ArtifactStore, Registry
 from propensity.service.predictions import PredictionService
 
+EVALUATION_FILE = "metrics.json"
 HEADLINE_METRICS = (
     "roc_auc",
     "pr_auc",
@@ -24,11 +27,16 @@ HEADLINE_METRICS = (
 
 class ModelCatalog:
     def __init__(
-        self, configs: Mapping[str, ModelConfig], registry: Registry, predictions: PredictionService
+        self,
+        configs: Mapping[str, ModelConfig],
+        registry: Registry,
+        predictions: PredictionService,
+        artifacts: ArtifactStore,
     ) -> None:
         self._configs = dict(configs)
         self._registry = registry
         self._predictions = predictions
+        self._artifacts = artifacts
 
     def config(self, model: str) -> ModelConfig:
         config = self._configs.get(model)
@@ -108,3 +116,24 @@ class ModelCatalog:
                 for v in versions
             ],
         }
+
+    def evaluation(self, model: str, version: str | None = None) -> dict[str, Any]:
+        """A version's metrics.json (the champion's by default): curves, confusion matrix, bins.
+
+        Read only when its SHA-256 matches the registry row, like every artifact the service
+        serves.
+        """
+        self.config(model)
+        if version is None:
+            champion = self._registry.get_champion(model)
+            if champion is None:
+                raise NotFoundError(f"model {model!r} has no champion yet")
+            version = champion.version
+        record = self._registry.get_version(model, version)
+        sha256 = record.artifacts.get(EVALUATION_FILE, "")
+        body = load_verified(self._artifacts, f"{record.artifact_prefix}{EVALUATION_FILE}", sha256)
+        try:
+            evaluation: dict[str, Any] = json.loads(body)
+        except ValueError as exc:  # hash matched the registry, so the registry row is wrong
+            raise ArtifactError(f"{model} {version}: {EVALUATION_FILE} is not JSON") from exc
+        return {**evaluation, "model": model, "version": version, "status": record.status}

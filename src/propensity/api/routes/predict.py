@@ -79,18 +79,6 @@ def _features(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-@router.get("/", tags=["service"])
-def index(default: DefaultModel) -> dict[str, Any]:
-    """Where to go from here (the dashboard will live at this address)."""
-    return {
-        "service": "propensity",
-        "docs": "docs",
-        "openapi": "openapi.json",
-        "models": "models",
-        "default_model": default,
-    }
-
-
 @router.get("/health", response_model=Health, tags=["service"])
 def health() -> Health:
     return Health(status="ok", version=__version__)
@@ -154,6 +142,26 @@ def metrics_history_default(
     catalog: Catalog, default: DefaultModel, limit: HistoryLimit = 5
 ) -> dict[str, Any]:
     return catalog.history(default, limit)
+
+
+VersionQuery = Annotated[
+    str | None,
+    Query(pattern=r"^v[1-9][0-9]{0,5}$", description="e.g. v3; the champion when omitted"),
+]
+
+
+@router.get(
+    "/models/{model}/evaluation",
+    tags=["models"],
+    responses=error_responses(404, 422, 503),
+)
+def evaluation(model: ModelName, catalog: Catalog, version: VersionQuery = None) -> dict[str, Any]:
+    """A version's evaluation on its held-out rows (the champion's by default).
+
+    Scalar metrics, confusion matrix, ROC and precision-recall curves, calibration bins and the
+    class balance of the evaluation set: what the dashboard's Metrics tab draws.
+    """
+    return catalog.evaluation(model, version)
 
 
 @router.get(

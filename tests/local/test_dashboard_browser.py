@@ -1,0 +1,310 @@
+"""The dashboard driven in a real headless Chromium against the local stack.
+
+Debian's chromium (/usr/bin/chromium, installed by `make browser`) is driven by Playwright; no
+browser is downloaded at test time. Each tab is exercised the way a user works in it, and a
+screenshot of each is saved to test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
+
+from propensity.local.stack_run import LocalStack
+from propensity.local.template import REPO_ROOT, Stack
+
+from .httpclient import call_json
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags this machine needs (PLATFORM-NOTES): no sandbox as root, no background network calls.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
+JOB_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    # Feedback alone never retrains here (RetrainMinFeedback=50): the only new version is the one
+    # the Models tab asks for. ModelRefreshSeconds=0 makes a promotion visible at once.
+    template = Stack(parameters={"RetrainMinFeedback": "50", "ModelRefreshSeconds": "0"})
+    with LocalStack(port=0, run_schedules=False, quiet=True, stack=template) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's screenshots count
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def requested_urls() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, stack: LocalStack, requested_urls: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    page_errors: list[str] = []
+    opened.on("pageerror", lambda error: page_errors.append(str(error)))
+    opened.on("request", lambda request: requested_urls.append(request.url))
+    opened.goto(f"{stack.url}/")
+    opened.wait_for_selector("html[data-ready=true]")
+    yield opened
+    context.close()
+    assert page_errors == [], f"JavaScript errors on the page: {page_errors}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def banner(page: Page) -> str:
+    page.wait_for_selector("#error-banner:not([hidden])")
+    return page.inner_text("#error-text")
+
+
+def percent(text: str) -> float:
+    match = re.fullmatch(r"(\d{1,3}\.\d)%", text.strip())
+    assert match, f"not a probability: {text!r}"
+    return float(match.group(1))
+
+
+def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: LocalStack) -> None:
+    # Given the form generated from bank's schema: a select per categorical, a number otherwise
+    _, schema = call_json("GET", f"{stack.url}/models/bank")
+    categorical = [f["name"] for f in schema["features"] if f["categories"]]
+    numeric = [f["name"] for f in schema["features"] if not f["categories"]]
+    assert page.locator("#predict-fields select").count() == len(categorical) > 0
+    assert page.locator("#predict-fields input[type=number]").count() == len(numeric) > 0
+    assert "typical" in page.inner_text("label[for=feature-age]")
+
+    # When a user sets a few fields and asks for a prediction
+    page.fill("#feature-age", "45")
+    page.select_option("#feature-job", "technician")
+    page.select_option("#feature-poutcome", "success")
+    page.click("#predict-submit")
+
+    # Then the probability, label, threshold, answering version and reasons are shown
+    result = page.locator("#predict-result")
+    probability = percent(result.get_by_test_id("probability").inner_text())
+    assert 0.0 < probability < 100.0
+    assert result.get_by_test_id("version").inner_text() == "bank v1"
+    assert result.locator(".reasons li").count() == 3
+    assert "poutcome=success" in result.locator(".reasons").inner_text()
+
+    # When the true outcome is sent back
+    result.locator(".feedback-yes").click()
+
+    # Then the service stored it once
+    status = result.get_by_test_id("feedback-status")
+    status.filter(has_text="feedback stored").wait_for()
+    assert "y=1" in status.inner_text()
+    screenshot(page, "predict")
+
+
+def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: LocalStack) -> None:
+    page.click("#tab-button-chat")
+
+    # When a client is described in Spanish
+    page.fill("#chat-input", "Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado")
+    page.click("#chat-send")
+    answer = page.get_by_test_id("chat-answer").nth(0)
+    answer.wait_for()
+
+    # Then the fields it understood are listed, the rest named as defaults, with a prediction
+    chips = {
+        chip.get_attribute("data-feature"): chip.inner_text()
+        for chip in answer.locator(".chip").all()
+    }
+    assert chips == {
+        "age": "age = 45",
+        "balance": "balance = 1200",
+        "housing": "housing = yes",
+        "job": "job = technician",
+        "marital": "marital = married",
+    }
+    assert "poutcome" in answer.locator(".defaults").inner_text()
+    assert "Probabilidad" in answer.inner_text()
+    percent(answer.get_by_test_id("probability").inner_text())
+
+    # And its feedback buttons work like the Predict tab's
+    answer.locator(".feedback-no").click()
+    answer.get_by_test_id("feedback-status").filter(has_text="feedback stored").wait_for()
+
+    # When the same is done in English
+    page.fill("#chat-input", "I'm 30, single, no housing loan, balance 2,500")
+    page.click("#chat-send")
+    english = page.get_by_test_id("chat-answer").nth(1)
+    english.wait_for()
+    understood = english.locator(".understood").inner_text()
+    for expected in ("age = 30", "marital = single", "housing = no", "balance = 2500"):
+        assert expected in understood
+
+    # And for telecom, after switching models
+    page.select_option("#model-select", "telecom")
+    page.wait_for_selector("#champion-badge:has-text('v1')")
+    page.click("#tab-button-chat")
+    page.fill("#chat-input", "hago 85 llamadas, 516 minutos, 56 SMS y uso 22 GB")
+    page.click("#chat-send")
+    telecom = page.get_by_test_id("chat-answer").nth(0)
+    telecom.wait_for()
+    understood = telecom.locator(".understood").inner_text()
+    for expected in ("calls = 85", "minutes = 516", "messages = 56", "mb_used = 22528"):
+        assert expected in understood
+    assert telecom.get_by_test_id("version").inner_text() == "telecom v1"
+    screenshot(page, "chat")
+
+
+def test_metrics_tab_draws_every_chart(page: Page) -> None:
+    # When the Metrics tab opens
+    page.click("#tab-button-metrics")
+    page.wait_for_selector("#metrics-trend svg")
+
+    # Then the headline metrics are listed
+    table = page.get_by_test_id("metrics-table").inner_text()
+    for name in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"):
+        assert name in table
+    # and each chart is drawn with data: five evaluation charts and the trend across versions
+    charts = page.locator("svg.chart")
+    titles = [charts.nth(i).get_attribute("aria-label") for i in range(charts.count())]
+    assert titles == [
+        "Confusion matrix",
+        "ROC curve",
+        "Precision-recall curve",
+        "Calibration curve",
+        "Class distribution of y",
+        "Main metrics by version",
+    ]
+    cells = [int(t) for t in page.locator("svg.chart text.cell-text").all_text_contents()]
+    assert len(cells) == 4
+    assert sum(cells) > 1000  # the held-out rows
+    for title in ("ROC curve", "Precision-recall curve", "Calibration curve"):
+        path = page.locator(f"svg.chart[aria-label='{title}'] path.series").first
+        assert (path.get_attribute("d") or "").count("L") >= 5, title
+    assert page.locator("svg.chart rect.bar").count() == 4
+    trend = page.locator("svg.chart[aria-label='Main metrics by version']")
+    assert trend.locator(".marker").count() == 3  # roc_auc, pr_auc, f1 of v1
+    assert trend.locator(".marker-champion").count() == 3
+    screenshot(page, "metrics")
+
+
+def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> None:
+    page.click("#tab-button-models")
+    page.get_by_test_id("versions-table").wait_for()
+    assert page.locator("[data-testid=versions-table] tr[data-version]").count() == 1
+
+    # Given a wrong credential, starting a retrain explains the refusal
+    page.fill("#admin-token", "not-the-secret")
+    page.click("#retrain-start")
+    assert "HTTP 401" in banner(page)
+    assert "credential" in banner(page)
+
+    # When the right one is given and a labelled CSV is attached
+    page.fill("#admin-token", stack.admin_token)
+    header = "age,job,marital,education,default,balance,housing,loan,contact,day,month,duration,"
+    header += "campaign,pdays,previous,poutcome,y"
+    csv = "\n".join(
+        [
+            header,
+            "45,technician,married,secondary,no,1200,yes,no,cellular,5,may,200,1,-1,0,unknown,no",
+            "61,retired,married,tertiary,no,9000,no,no,cellular,12,oct,400,1,90,2,success,yes",
+        ]
+    )
+    upload: FilePayload = {"name": "labelled.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    page.set_input_files("#retrain-file", files=[upload])
+    page.click("#retrain-start")
+
+    # Then the job is followed until it ends, and the new version shows in the table
+    job = page.locator(
+        "[data-testid=job][data-status=succeeded], [data-testid=job][data-status=failed]"
+    )
+    job.wait_for(timeout=JOB_TIMEOUT_MS)
+    assert job.get_attribute("data-status") == "succeeded", page.inner_text("#job")
+    assert "v2" in page.inner_text("#job")
+    page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2]")
+    assert page.is_hidden("#error-banner")
+    screenshot(page, "models")
+
+
+def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack) -> None:
+    # Given served traffic whose balances are far above the training data's
+    rows = [
+        {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"} for i in range(80)
+    ]
+    status, _ = call_json("POST", f"{stack.url}/models/bank/predict/batch", {"rows": rows})
+    assert status == 200
+    # and the scheduled run that computes drift reports
+    schedule = json.loads((REPO_ROOT / "events" / "schedule.json").read_text())
+    stack.invoke("RetrainFunction", schedule)
+
+    # When the Drift tab opens
+    page.click("#tab-button-drift")
+    page.get_by_test_id("drift-table").wait_for()
+
+    # Then every feature is listed and exactly the drifted ones are highlighted
+    _, report = call_json("GET", f"{stack.url}/models/bank/drift")
+    assert "balance" in report["drifted_features"]
+    listed = page.locator("[data-testid=drift-table] tr[data-feature]")
+    assert listed.count() == len(report["features"])
+    highlighted = page.locator("[data-testid=drift-table] tr.drifted")
+    assert sorted(r.get_attribute("data-feature") or "" for r in highlighted.all()) == sorted(
+        report["drifted_features"]
+    )
+    assert "balance" in page.get_by_test_id("drift-status").inner_text()
+    screenshot(page, "drift")
+
+
+def test_api_errors_show_as_readable_messages(page: Page) -> None:
+    # When the chat gets a sentence with nothing it can read
+    page.click("#tab-button-chat")
+    page.fill("#chat-input", "hola, ¿qué tal?")
+    page.click("#chat-send")
+
+    # Then the reason is in the page (banner and chat), not a blank screen or raw JSON
+    text = banner(page)
+    assert text.startswith("Chat: message: no feature of model 'bank' was understood")
+    assert "HTTP 422" in text
+    assert "{" not in text
+    assert "no feature" in page.locator(".bubble.error").inner_text()
+    assert page.locator("#tab-chat").is_visible()
+    screenshot(page, "error")
+
+
+def test_the_page_loaded_nothing_from_elsewhere(
+    requested_urls: list[str], stack: LocalStack
+) -> None:
+    # Given every request the tabs above made
+    assert len(requested_urls) > 20
+    foreign = [u for u in requested_urls if not u.startswith(f"{stack.url}/")]
+    # Then all went to the service itself (no CDN, fonts or analytics)
+    assert foreign == []
+
+
+def test_screenshots_of_each_tab_were_saved() -> None:
+    saved = {p.stem for p in SCREENSHOTS.glob("*.png")}
+    assert {"predict", "chat", "metrics", "models", "drift"} <= saved
