@@ -38,3 +38,21 @@ def trained() -> dict[str, TrainedModel]:
         frame, _ = load_dataset(config, DATA_ROOT)
         models[name] = train_model(config, frame, version="v1")
     return models
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.reliability import figures
+
+    figures.reset()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.reliability import figures
+
+    suites = figures.recorded()
+    if not suites:
+        return
+    terminalreporter.section("reliability figures")
+    for suite, values in suites.items():
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+        terminalreporter.write_line(f"{suite}: {shown}")
