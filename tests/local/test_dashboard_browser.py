@@ -246,9 +246,20 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
     job.wait_for(timeout=JOB_TIMEOUT_MS)
     assert job.get_attribute("data-status") == "succeeded", page.inner_text("#job")
     assert "v2" in page.inner_text("#job")
-    page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2]")
+    page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2].champion")
     assert page.is_hidden("#error-banner")
     screenshot(page, "models")
+
+    # When v1 is promoted back by hand, then rolled back
+    page.click("[data-testid=versions-table] tr[data-version=v1] button.promote")
+    page.wait_for_selector("[data-testid=versions-table] tr[data-version=v1].champion")
+    page.wait_for_selector("#champion-badge:has-text('serving v1')")
+    page.click("#rollback")
+
+    # Then the champion is v2 again and the page says so
+    page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2].champion")
+    assert "rolled back to v2" in page.inner_text("#job")
+    page.wait_for_selector("#champion-badge:has-text('serving v2')")
 
 
 def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack) -> None:
