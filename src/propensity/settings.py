@@ -16,7 +16,7 @@ from propensity.config import MODEL_NAME_PATTERN
 
 
 class _FunctionSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     stage: str = "dev"
     default_model: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)] = "bank"

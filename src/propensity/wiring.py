@@ -1,23 +1,23 @@
-"""Composition root: settings → adapters → services. Handlers call these at cold start."""
+"""Composition root: settings → adapters → services. Handlers call these at cold start.
+
+What only the feedback, admin or retrain functions use is imported inside their functions, so
+the predict function's cold start imports only what it wires.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters import dynamo
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.api.dependencies import Services
 from propensity.config import ModelConfig, available_models, load_model_config
-from propensity.service.admin_auth import AdminAuthenticator
 from propensity.service.catalog import ModelCatalog
 from propensity.service.champions import ChampionCache
 from propensity.service.drift_reports import DriftReports, is_not_found_or_access_denied
-from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
-from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.uploads import UploadService
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings, RetrainSettings
 
 if TYPE_CHECKING:
@@ -31,12 +31,15 @@ def model_configs() -> dict[str, ModelConfig]:
 
 def predict_services(settings: PredictSettings) -> Services:
     configs = model_configs()
-    registry = DynamoRegistry(settings.registry_table)
+    # One DynamoDB client for the registry and the prediction log: a second client would cost
+    # the cold start another client class and endpoint resolver for the same service.
+    dynamodb = dynamo.client()
+    registry = DynamoRegistry(settings.registry_table, dynamodb)
     artifacts = ObjectStore(settings.artifacts_bucket)
     champions = ChampionCache(registry, artifacts, refresh_seconds=settings.model_refresh_seconds)
     predictions = PredictionService(
         champions,
-        DynamoPredictionLog(settings.predictions_table),
+        DynamoPredictionLog(settings.predictions_table, dynamodb),
         models=sorted(configs),
         log_ttl_days=settings.prediction_log_ttl_days,
         batch_limit=settings.batch_limit,
@@ -53,6 +56,9 @@ def predict_services(settings: PredictSettings) -> Services:
 
 
 def feedback_services(settings: FeedbackSettings) -> Services:
+    from propensity.adapters.feedback import DynamoFeedbackStore
+    from propensity.service.feedback import FeedbackService
+
     feedback = FeedbackService(
         model_configs(),
         DynamoFeedbackStore(settings.feedback_table),
@@ -63,6 +69,7 @@ def feedback_services(settings: FeedbackSettings) -> Services:
 
 def retrain_service(settings: RetrainSettings) -> RetrainService:
     # Imported here: only the retrain function has the scikit-learn layer.
+    from propensity.adapters.feedback import DynamoFeedbackStore
     from propensity.service.retraining import RetrainService
 
     feedback = DynamoFeedbackStore(settings.feedback_table)
@@ -80,6 +87,11 @@ def retrain_service(settings: RetrainSettings) -> RetrainService:
 
 
 def admin_services(settings: AdminSettings, admin_secret: str) -> Services:
+    from propensity.adapters.feedback import DynamoFeedbackStore
+    from propensity.service.admin_auth import AdminAuthenticator
+    from propensity.service.registry_admin import RegistryAdmin
+    from propensity.service.uploads import UploadService
+
     configs = model_configs()
     artifacts = ObjectStore(settings.artifacts_bucket)
     feedback = DynamoFeedbackStore(settings.feedback_table)

@@ -24,6 +24,7 @@ TOP_LEVEL_KEYS = {
     "retrain",
     "package_sizes",
     "cost_per_million",
+    "load",
     "targets",
     "bench_seconds",
 }
@@ -34,6 +35,7 @@ TARGETS = {
     "warm_p50_5x_faster_with_log",
     "scorer_10us_per_row",
     "retrain_package_20mib_spare",
+    "load_run_zero_errors",
 }
 
 
@@ -53,9 +55,11 @@ def test_smoke_run_writes_both_reports(tmp_path: Path) -> None:
     assert set(report) >= TOP_LEVEL_KEYS
     assert report["mode"] == "smoke"
     assert {"cpu", "cores", "memory_gib", "python"} <= set(report["machine"])
-    for design in ("ours", "baseline"):
+    for design in ("ours", "baseline", "floor"):
         assert {
+            "to_first_response_s",
             "process_wall_s",
+            "process_cpu_s",
             "imports_s",
             "init_s",
             "model_fetch_s",
@@ -73,6 +77,8 @@ def test_smoke_run_writes_both_reports(tmp_path: Path) -> None:
     )
     assert {"process_wall_s", "max_rss_mib"} <= set(report["retrain"])
     assert {"formula", "ours", "baseline"} <= set(report["cost_per_million"])
+    assert {"requests", "errors", "requests_per_s", "latency_ms", "clients"} <= set(report["load"])
+    assert report["load"]["requests"] > 0
     assert set(report["targets"]) == TARGETS
 
     markdown = (tmp_path / "report.md").read_text()
@@ -84,5 +90,6 @@ def test_smoke_run_writes_both_reports(tmp_path: Path) -> None:
         "## 4. Retrain",
         "## 5. Package sizes",
         "## 6. Cost per million predictions",
+        "## 7. Load run",
     ):
         assert heading in markdown

@@ -1,13 +1,16 @@
 """FastAPI applications for the HTTP functions.
 
 Each function serves only its own routers, but ``/openapi.json`` documents the whole API (all
-routers), so one document describes what API Gateway exposes.
+routers), so one document describes what API Gateway exposes. The routers a function does not
+serve are imported only when that document is first built: importing the admin router (and its
+services, and FastAPI's multipart check for uploads) would otherwise be paid by every cold start
+of the predict function.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -15,14 +18,27 @@ from fastapi.openapi.utils import get_openapi
 from propensity import __version__
 from propensity.api.dependencies import Services
 from propensity.api.errors import register_error_handlers
-from propensity.api.routes import admin, dashboard, feedback, predict
 
-ALL_ROUTERS: tuple[APIRouter, ...] = (
-    dashboard.router,
-    predict.router,
-    feedback.router,
-    admin.router,
-)
+if TYPE_CHECKING:
+    # Module attribute computed on first access (see __getattr__ below).
+    ALL_ROUTERS: tuple[APIRouter, ...]
+
+
+def all_routers() -> tuple[APIRouter, ...]:
+    """Every router of the API, in the order ``/openapi.json`` documents them."""
+    from propensity.api.routes import admin, dashboard, feedback, predict
+
+    return (dashboard.router, predict.router, feedback.router, admin.router)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from propensity.api.app import ALL_ROUTERS`` keeps working, without importing every
+    # router whenever this module is imported.
+    if name == "ALL_ROUTERS":
+        return all_routers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 TITLE = "propensity"
 DESCRIPTION = "Customer-propensity models: predict, feedback, retraining, model registry."
 
@@ -45,7 +61,7 @@ def create_app(services: Services, routers: Sequence[APIRouter], *, root_path: s
     def whole_api_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             documented = FastAPI()
-            for router in ALL_ROUTERS:
+            for router in all_routers():
                 documented.include_router(router)
             app.openapi_schema = get_openapi(
                 title=TITLE,
