@@ -153,8 +153,11 @@ def parse_label(value: object, target: TargetConfig) -> int:
         return 1
     if token in {"0.0"}:
         return 0
+    shown = repr(value)
+    if len(shown) > 40:  # a hostile label is named, not echoed whole
+        shown = shown[:39] + "…"
     raise ValueError(
-        f"label {value!r} is not one of {target.positive!r}/{target.negative!r}, "
+        f"label {shown} is not one of {target.positive!r}/{target.negative!r}, "
         "yes/no, 1/0, true/false"
     )
 

@@ -125,7 +125,12 @@ def test_cors_configuration_comes_from_the_template(template_stack: Stack) -> No
     assert cors is not None
     assert cors.allow_origins == ("http://localhost:8000",)
     assert cors.allow_methods == ("GET", "POST", "OPTIONS")
-    assert cors.allow_headers == ("content-type", "authorization", "idempotency-key")
+    assert cors.allow_headers == (
+        "content-type",
+        "authorization",
+        "idempotency-key",
+        "x-admin-token",
+    )
     assert cors.max_age == 600
     assert not cors.allow_credentials
 
@@ -216,7 +221,9 @@ def test_cors_preflight_is_answered_by_the_api(stack: LocalStack) -> None:
     assert status == 204 and body == b""
     assert headers["access-control-allow-origin"] == "http://localhost:8000"
     assert headers["access-control-allow-methods"] == "GET,POST,OPTIONS"
-    assert headers["access-control-allow-headers"] == "content-type,authorization,idempotency-key"
+    assert headers["access-control-allow-headers"] == (
+        "content-type,authorization,idempotency-key,x-admin-token"
+    )
     assert headers["access-control-max-age"] == "600"
 
 

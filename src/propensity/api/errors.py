@@ -6,7 +6,9 @@ generic message and the request id, never the raw exception text.
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +30,30 @@ from propensity.service.champions import ModelUnavailableError
 from propensity.service.predictions import BatchTooLargeError
 
 log = logging.getLogger(__name__)
+
+# Error bodies echo what the caller sent (field names, values in reasons); echoes are clipped so
+# a hostile 10 MB field name cannot come back as a 10 MB error.
+MAX_ECHO = 300
+
+
+class ErrorResponse(JSONResponse):
+    """JSON that renders whatever the caller sent back into it.
+
+    A ``\\ud800`` escape in a request body is valid JSON but decodes to a lone surrogate, which
+    cannot be encoded as UTF-8: echoed into an error body it would turn a 4xx into a 500. Such
+    bodies are rendered as ASCII JSON (``\\ud800`` again); every other body is unchanged.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _clip(text: str, limit: int = MAX_ECHO) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 STATUS_BY_ERROR: tuple[tuple[type[PropensityError], int], ...] = (
     (UnauthorizedError, 401),
@@ -72,29 +98,35 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     body: dict[str, object]
     if isinstance(exc, InvalidInputError):
+        field, reason = _clip(exc.field), _clip(exc.reason)
         body = {
-            "detail": [
-                {"loc": ["body", *exc.field.split(".")], "msg": exc.reason, "type": "value_error"}
-            ],
-            "field": exc.field,
-            "reason": exc.reason,
+            "detail": [{"loc": ["body", *field.split(".")], "msg": reason, "type": "value_error"}],
+            "field": field,
+            "reason": reason,
         }
     elif isinstance(exc, DatasetError):
         problems = getattr(exc, "problems", None) or [exc]
         body = {
-            "detail": str(exc),
+            "detail": _clip(str(exc), 4 * MAX_ECHO),
             "row": exc.row,
-            "column": exc.column,
-            "reason": exc.reason,
-            "problems": [{"row": p.row, "column": p.column, "reason": p.reason} for p in problems],
+            "column": None if exc.column is None else _clip(exc.column),
+            "reason": _clip(exc.reason),
+            "problems": [
+                {
+                    "row": p.row,
+                    "column": None if p.column is None else _clip(p.column),
+                    "reason": _clip(p.reason),
+                }
+                for p in problems
+            ],
         }
     elif isinstance(exc, _CALLER_ERRORS):
-        body = {"detail": str(exc)}
+        body = {"detail": _clip(str(exc), 4 * MAX_ECHO)}
     else:
         log.error("service unavailable: %s", exc)
         body = {"detail": _public_message(exc), "request_id": _request_id(request)}
     headers = {"WWW-Authenticate": 'Bearer realm="propensity-admin"'} if status == 401 else None
-    return JSONResponse(status_code=status, content=body, headers=headers)
+    return ErrorResponse(status_code=status, content=body, headers=headers)
 
 
 def _public_message(exc: PropensityError) -> str:
@@ -105,7 +137,7 @@ def _public_message(exc: PropensityError) -> str:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(
+    return ErrorResponse(
         status_code=500, content={"detail": "internal error", "request_id": _request_id(request)}
     )
 
@@ -122,17 +154,19 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
-            "loc": list(e.get("loc", ())),
-            "msg": str(e.get("msg", "")),
+            "loc": [
+                part if isinstance(part, int) else _clip(str(part)) for part in e.get("loc", ())
+            ],
+            "msg": _clip(str(e.get("msg", ""))),
             "type": str(e.get("type", "")),
         }
         for e in exc.errors()
     ]
-    return JSONResponse(status_code=422, content={"detail": errors})
+    return ErrorResponse(status_code=422, content={"detail": errors})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
+    return ErrorResponse(
         status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-FeatureValue = float | int | str | None
+# Strict, so a value reaches the scorer and the feature checks as sent: lax validation would turn
+# ``true`` into 1 in a batch row or a feedback example, which a single prediction refuses (422).
+FeatureValue = StrictFloat | StrictInt | StrictStr | None
 
 
 class Reason(BaseModel):
@@ -122,3 +124,62 @@ class Health(BaseModel):
     status: str
     service: str = "propensity"
     version: str
+
+
+# --- error bodies (api/errors.py renders them; documented so clients and fuzzers can rely on them)
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what went wrong")
+    request_id: str | None = Field(
+        default=None, description="server-side failures only: quote it when reporting"
+    )
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="where: body/query/path/header, then the field")
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    detail: list[ValidationIssue]
+    field: str | None = Field(default=None, description="the field at fault, dotted")
+    reason: str | None = None
+
+
+class DatasetProblemOut(BaseModel):
+    row: int | None
+    column: str | None
+    reason: str
+
+
+class DatasetErrorOut(BaseModel):
+    detail: str = Field(description="the file, the first row and column at fault, the reason")
+    row: int | None
+    column: str | None
+    reason: str
+    problems: list[DatasetProblemOut] = Field(description="every problem found (up to 20)")
+
+
+_ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "the body could not be parsed (malformed JSON or multipart, not UTF-8)",
+    401: "missing, wrong or expired admin credential",
+    403: "the credential does not cover this model",
+    404: "unknown model, or no such record for this model",
+    409: "conflicts with the current state (a repeat with other data, a lost race)",
+    413: "more rows than the batch limit",
+    422: "invalid input: names the field and the reason",
+    503: "the model or a storage dependency is unavailable; retry later",
+}
+
+
+def error_responses(*statuses: int, dataset: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a route (``dataset``: 422 may also be a file's problems)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model: Any = ErrorOut
+        if status == 422:
+            model = ValidationErrorOut | DatasetErrorOut if dataset else ValidationErrorOut
+        responses[status] = {"model": model, "description": _ERROR_DESCRIPTIONS[status]}
+    return responses

@@ -81,7 +81,9 @@ class AdminAuthenticator:
             if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
                 continue
             body = f"{parts[0]}.{parts[1]}"
-            if not hmac.compare_digest(self._sign(body), parts[2]):
+            # Compared as bytes: header values are latin-1 text, and compare_digest refuses
+            # str arguments with non-ASCII characters (a TypeError, i.e. a 500, not a 401).
+            if not hmac.compare_digest(self._sign(body).encode(), parts[2].encode()):
                 continue
             try:
                 payload = json.loads(_unb64(parts[1]))

@@ -8,8 +8,7 @@ from typing import Any
 
 from propensity.config import ModelConfig
 from propensity.errors import InvalidInputError
-
-MAX_CATEGORY_LENGTH = 200
+from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH, is_valid_text
 
 
 def validate_features(
@@ -32,7 +31,11 @@ def validate_features(
                 raise InvalidInputError(
                     f"{prefix}.{name}", f"expected a number, got {type(value).__name__}"
                 )
-            if not math.isfinite(value):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer beyond float range (JSON allows it)
+                raise InvalidInputError(f"{prefix}.{name}", "is too large") from None
+            if not finite:
                 raise InvalidInputError(
                     f"{prefix}.{name}", "must be a finite number (not NaN or infinity)"
                 )
@@ -47,6 +50,10 @@ def validate_features(
             if len(value) > MAX_CATEGORY_LENGTH:
                 raise InvalidInputError(
                     f"{prefix}.{name}", f"longer than {MAX_CATEGORY_LENGTH} characters"
+                )
+            if not is_valid_text(value):
+                raise InvalidInputError(
+                    f"{prefix}.{name}", "is not valid Unicode text (lone surrogate)"
                 )
         clean[name] = value
     if all(v is None for v in clean.values()):

@@ -15,6 +15,9 @@ from propensity.service.ports import PredictionLog
 from propensity.service.records import ChampionAlias, PredictionRecord
 
 TOP_REASONS = 3
+# A row holds a model's features (a few dozen) plus, in lenient mode, other fields that are
+# ignored and named back in ``ignored``: bounded, so a hostile row cannot make a huge answer.
+MAX_ROW_FIELDS = 1000
 
 
 class BatchTooLargeError(PropensityError):
@@ -94,6 +97,8 @@ class PredictionService:
             where = field_prefix if field_prefix == "features" else f"{field_prefix}[{index}]"
             if not isinstance(row, Mapping):
                 raise InvalidInputError(where, "must be an object of feature name → value")
+            if len(row) > MAX_ROW_FIELDS:
+                raise InvalidInputError(where, f"has {len(row)} fields; at most {MAX_ROW_FIELDS}")
             try:
                 scored.append((row, scorer.score(row, strict=strict)))
             except InvalidInputError as exc:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity.api import dependencies as deps
+from propensity.api.schemas import error_responses
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.service.admin_auth import AdminIdentity
 from propensity.service.registry_admin import RegistryAdmin
@@ -29,10 +30,13 @@ Identity = Annotated[AdminIdentity, Depends(deps.admin_identity)]
 Uploads = Annotated[UploadService, Depends(deps.uploads)]
 DefaultModel = Annotated[str, Depends(deps.default_model)]
 
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing, wrong or expired admin credential"},
-    403: {"description": "the credential does not cover this model"},
-}
+# Every admin answer may be 401/403 (credential), 404 (unknown model or record), 422 (invalid
+# path or body) or 503 (storage); routes with a body may also answer 400 (unparsable body).
+AUTH_RESPONSES = error_responses(401, 403, 404, 422, 503)
+BODY_RESPONSES = {**AUTH_RESPONSES, **error_responses(400)}
+CONFLICT_RESPONSES = {**BODY_RESPONSES, **error_responses(409)}
+# Uploads answer 422 for a request that does not validate or for a file with problems.
+UPLOAD_RESPONSES = {**BODY_RESPONSES, **error_responses(422, dataset=True)}
 
 
 class PromoteIn(BaseModel):
@@ -60,7 +64,7 @@ def list_versions(model: ModelName, admin: Admin, identity: Identity) -> dict[st
     return admin.versions(model)
 
 
-@router.post("/models/{model}/versions/{version}/promote", responses={**AUTH_RESPONSES, 409: {}})
+@router.post("/models/{model}/versions/{version}/promote", responses=CONFLICT_RESPONSES)
 def promote(
     model: ModelName,
     version: VersionName,
@@ -80,7 +84,7 @@ def promote(
     return _champion(alias)
 
 
-@router.post("/models/{model}/rollback", responses={**AUTH_RESPONSES, 409: {}})
+@router.post("/models/{model}/rollback", responses=CONFLICT_RESPONSES)
 def rollback(
     model: ModelName,
     admin: Admin,
@@ -118,7 +122,7 @@ LabeledCsv = Annotated[
 ]
 
 
-@router.post("/models/{model}/retrain", status_code=202, responses={**AUTH_RESPONSES, 422: {}})
+@router.post("/models/{model}/retrain", status_code=202, responses=UPLOAD_RESPONSES)
 def request_retrain(
     model: ModelName,
     admin: Admin,
@@ -133,7 +137,7 @@ def request_retrain(
 @router.post(
     "/retrain",
     status_code=202,
-    responses={**AUTH_RESPONSES, 422: {}},
+    responses=UPLOAD_RESPONSES,
     tags=["bank reference aliases"],
 )
 def request_retrain_default(
@@ -155,7 +159,10 @@ def start_upload(model: ModelName, uploads: Uploads, identity: Identity) -> dict
     return {**started, "complete": f"uploads/{started['upload_id']}/complete"}
 
 
-@router.post("/models/{model}/uploads/{upload_id}/complete", responses={**AUTH_RESPONSES, 422: {}})
+@router.post(
+    "/models/{model}/uploads/{upload_id}/complete",
+    responses={**AUTH_RESPONSES, **error_responses(422, dataset=True)},
+)
 def complete_upload(
     model: ModelName, upload_id: JobId, uploads: Uploads, identity: Identity
 ) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Response
 
 from propensity.api import dependencies as deps
-from propensity.api.schemas import FeedbackIn, FeedbackOut
+from propensity.api.schemas import FeedbackIn, FeedbackOut, error_responses
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.service.feedback import FeedbackService
 
@@ -50,7 +50,10 @@ def _submit(
     response_model=FeedbackOut,
     status_code=201,
     tags=["feedback"],
-    responses={200: {"model": FeedbackOut, "description": "a repeat of an earlier request"}},
+    responses={
+        200: {"model": FeedbackOut, "description": "a repeat of an earlier request"},
+        **error_responses(400, 404, 409, 422, 503),
+    },
 )
 def submit_feedback(
     model: ModelName,
@@ -63,7 +66,14 @@ def submit_feedback(
 
 
 @router.post(
-    "/feedback", response_model=FeedbackOut, status_code=201, tags=["bank reference aliases"]
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    tags=["bank reference aliases"],
+    responses={
+        200: {"model": FeedbackOut, "description": "a repeat of an earlier request"},
+        **error_responses(400, 404, 409, 422, 503),
+    },
 )
 def submit_feedback_default(
     body: FeedbackIn,

@@ -18,6 +18,7 @@ from propensity.api.schemas import (
     ModelDetail,
     ModelSummary,
     PredictionOut,
+    error_responses,
 )
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.errors import InvalidInputError
@@ -89,24 +90,44 @@ def list_models(catalog: Catalog) -> list[dict[str, Any]]:
     return catalog.summaries()
 
 
-@router.get("/models/{model}", response_model=ModelDetail, tags=["models"])
+@router.get(
+    "/models/{model}",
+    response_model=ModelDetail,
+    tags=["models"],
+    responses=error_responses(404, 422, 503),
+)
 def describe_model(model: ModelName, catalog: Catalog) -> dict[str, Any]:
     return catalog.describe(model)
 
 
-@router.get("/model/latest", response_model=ModelDetail, tags=["bank reference aliases"])
+@router.get(
+    "/model/latest",
+    response_model=ModelDetail,
+    tags=["bank reference aliases"],
+    responses=error_responses(503),
+)
 def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str, Any]:
     return catalog.describe(default)
 
 
-@router.post("/models/{model}/predict", response_model=PredictionOut, tags=["predict"])
+@router.post(
+    "/models/{model}/predict",
+    response_model=PredictionOut,
+    tags=["predict"],
+    responses=error_responses(400, 404, 422, 503),
+)
 def predict(
     model: ModelName, payload: PredictBody, service: Predictions, strict: Strict = True
 ) -> dict[str, Any]:
     return asdict(service.predict(model, _features(payload), strict=strict))
 
 
-@router.post("/predict", response_model=PredictionOut, tags=["bank reference aliases"])
+@router.post(
+    "/predict",
+    response_model=PredictionOut,
+    tags=["bank reference aliases"],
+    responses=error_responses(400, 422, 503),
+)
 def predict_default(
     payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
 ) -> dict[str, Any]:
@@ -117,7 +138,7 @@ def predict_default(
     "/models/{model}/predict/batch",
     response_model=BatchOut,
     tags=["predict"],
-    responses={413: {"description": "more rows than the batch limit"}},
+    responses=error_responses(400, 404, 413, 422, 503),
 )
 def predict_batch(
     model: ModelName, batch: BatchIn, service: Predictions, strict: Strict = True
@@ -132,12 +153,22 @@ def predict_batch(
     }
 
 
-@router.get("/models/{model}/metrics", response_model=MetricsHistory, tags=["models"])
+@router.get(
+    "/models/{model}/metrics",
+    response_model=MetricsHistory,
+    tags=["models"],
+    responses=error_responses(404, 422, 503),
+)
 def metrics_history(model: ModelName, catalog: Catalog, limit: HistoryLimit = 5) -> dict[str, Any]:
     return catalog.history(model, limit)
 
 
-@router.get("/metrics", response_model=MetricsHistory, tags=["bank reference aliases"])
+@router.get(
+    "/metrics",
+    response_model=MetricsHistory,
+    tags=["bank reference aliases"],
+    responses=error_responses(422, 503),
+)
 def metrics_history_default(
     catalog: Catalog, default: DefaultModel, limit: HistoryLimit = 5
 ) -> dict[str, Any]:
@@ -167,7 +198,7 @@ def evaluation(model: ModelName, catalog: Catalog, version: VersionQuery = None)
 @router.get(
     "/models/{model}/drift",
     tags=["models"],
-    responses={404: {"description": "unknown model, or no drift report computed yet"}},
+    responses=error_responses(404, 422, 503),
 )
 def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
     """The latest drift report: logged predictions against the training data (PSI, KS, chi²).
@@ -203,7 +234,7 @@ class ChatOut(BaseModel):
     "/models/{model}/chat",
     response_model=ChatOut,
     tags=["predict"],
-    responses={422: {"description": "no feature of the model could be read from the message"}},
+    responses=error_responses(400, 404, 422, 503),
 )
 def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog) -> dict[str, Any]:
     """Score a client described in natural language (rule-based extraction, es/en).

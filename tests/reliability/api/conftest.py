@@ -1,0 +1,148 @@
+"""One in-process API with every router, on moto resources made from infra/template.yaml.
+
+The predict, feedback, admin and dashboard routers are served by one FastAPI app (in AWS they
+are three functions behind one HTTP API), wired to tables and a bucket created from the template
+in moto, with the v1 champions of ``bank`` and ``telecom`` published the way a bootstrap would.
+Each test module gets its own stack (module scope), so what one suite writes never leaks into
+another's "unchanged afterwards" assertions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.object_store import ObjectStore
+from propensity.adapters.registry import DynamoRegistry
+from propensity.api.app import ALL_ROUTERS, create_app
+from propensity.api.dependencies import Services
+from propensity.config import available_models, load_model_config
+from propensity.local.template import Stack
+from propensity.observability import metrics
+from propensity.service.drift_reports import drift_report_key
+from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings
+from propensity.training.train import TrainedModel
+from propensity.wiring import admin_services, feedback_services, predict_services
+from tests.functions.conftest import ADMIN_TOKEN
+
+MODELS = ("bank", "telecom")
+ADMIN_HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
+AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "ADMIN_TOKEN": ADMIN_TOKEN,
+}
+
+
+@dataclass
+class Api:
+    """The app under test, its client and what is needed to look behind it."""
+
+    app: FastAPI
+    client: TestClient
+    stack: Stack
+    services: Services
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a request must not change unless it is meant to.
+
+        The predictions table is left out on purpose: every successful prediction is logged
+        there before it is answered (that is the feedback contract), so it may grow.
+        """
+        dynamodb = boto3.client("dynamodb")
+        s3 = boto3.client("s3")
+        bucket = self.stack.names["ArtifactsBucket"]
+        objects = sorted(
+            (obj["Key"], obj["ETag"])
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for obj in page.get("Contents", [])
+        )
+        assert self.services.predictions is not None
+        served = {}
+        for model in MODELS:
+            alias, scorer = self.services.predictions.champion(model)
+            card = json.dumps(scorer.card, sort_keys=True, default=str).encode()
+            digest = hashlib.sha256(card).hexdigest()
+            served[model] = (alias.version, alias.scorecard_sha256, digest)
+        return {
+            "registry": _scan(dynamodb, self.stack.names["RegistryTable"]),
+            "feedback": _scan(dynamodb, self.stack.names["FeedbackTable"]),
+            "objects": objects,
+            "served": served,
+        }
+
+    def prediction_count(self) -> int:
+        return len(_scan(boto3.client("dynamodb"), self.stack.names["PredictionsTable"]))
+
+
+def _scan(dynamodb: Any, table: str) -> list[str]:
+    items: list[str] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        items.extend(json.dumps(item, sort_keys=True) for item in page.get("Items", []))
+    return sorted(items)
+
+
+@pytest.fixture(scope="module")
+def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
+    """All routers in one app on a template-made moto stack, both v1 champions published."""
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        for name, value in AWS_ENV.items():
+            env.setenv(name, value)
+        stack = Stack()
+        stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
+        for spec in stack.functions().values():
+            for key, value in spec.environment.items():
+                env.setenv(key, value)
+        metrics.clear_metrics()
+        _publish(stack, trained)
+        predict = predict_services(PredictSettings())  # type: ignore[call-arg]
+        feedback = feedback_services(FeedbackSettings())  # type: ignore[call-arg]
+        admin = admin_services(AdminSettings(), ADMIN_TOKEN)  # type: ignore[call-arg]
+        services = Services(
+            default_model="bank",
+            predictions=predict.predictions,
+            catalog=predict.catalog,
+            drift=predict.drift,
+            feedback=feedback.feedback,
+            admin=admin.admin,
+            authenticator=admin.authenticator,
+            uploads=admin.uploads,
+        )
+        app = create_app(services, ALL_ROUTERS)
+        # A server fault must come back as the generic 500 body, not as a raised exception.
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Api(app, client, stack, services)
+        metrics.clear_metrics()
+
+
+def _publish(stack: Stack, trained: dict[str, TrainedModel]) -> None:
+    # Imported here: the training stack is heavy and only this fixture needs it.
+    from propensity.service.retraining import RetrainService
+
+    bucket = stack.names["ArtifactsBucket"]
+    artifacts = ObjectStore(bucket)
+    service = RetrainService(
+        {m: load_model_config(m) for m in available_models()},
+        DynamoRegistry(stack.names["RegistryTable"]),
+        artifacts,
+        DynamoFeedbackStore(stack.names["FeedbackTable"]),
+        data_root=f"s3://{bucket}/datasets",
+    )
+    for model in MODELS:
+        outcome = service.publish(trained[model], trigger="bootstrap")
+        assert outcome.promoted, outcome
+    # bank has a drift report (so GET /drift answers 200 with a body); telecom has none yet.
+    report = {"model": "bank", "status": "insufficient_data", "features": {}, "drifted": []}
+    artifacts.put_bytes(drift_report_key("bank"), json.dumps(report).encode(), "application/json")
