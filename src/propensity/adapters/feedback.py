@@ -8,6 +8,8 @@ that fails when the id exists, so a retried request is stored and counted once.
 from __future__ import annotations
 
 import json
+import random
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,10 @@ COUNTER = COUNTER_ITEM
 JOB_PREFIX = JOB_ITEM_PREFIX
 UPLOAD_PREFIX = "UPLOAD#"
 FEEDBACK_PREFIX = FEEDBACK_ITEM_PREFIX
+# DynamoDB cancels a transaction that meets another one on the same item (every write here
+# touches the model's counter) with reason TransactionConflict; the SDK does not retry that.
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class DynamoFeedbackStore:
@@ -42,39 +48,53 @@ class DynamoFeedbackStore:
         return {"model": {"S": model}, "item": {"S": item}}
 
     def _put_and_count(self, model: str, item: dict[str, Any], rows: int, where: str) -> bool:
-        """Put a new item and add ``rows`` to the counter, atomically; False if it existed."""
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(#i)",
-                            "ExpressionAttributeNames": {"#i": "item"},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": self._key(model, COUNTER),
-                            "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
-                            "ExpressionAttributeNames": {"#t": "total"},
-                            "ExpressionAttributeValues": {
-                                ":n": {"N": str(rows)},
-                                ":at": {"S": _now()},
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException" and _first_failed_condition(exc):
-                return False
-            raise translate(exc, where) from exc
-        except BotoCoreError as exc:
-            raise translate(exc, where) from exc
-        return True
+        """Put a new item and add ``rows`` to the counter, atomically; False if it existed.
+
+        A transaction cancelled only because another one was writing the counter at the same
+        moment is retried (with jittered backoff): concurrent feedback is all stored and counted.
+        """
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._transact_put_and_count(model, item, rows)
+            except ClientError as exc:
+                if error_code(exc) == "TransactionCanceledException":
+                    if _first_failed_condition(exc):
+                        return False
+                    if _conflicted(exc) and attempt < CONFLICT_ATTEMPTS:
+                        delay = CONFLICT_BACKOFF_SECONDS * 2**attempt
+                        time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
+                        continue
+                raise translate(exc, where) from exc
+            except BotoCoreError as exc:
+                raise translate(exc, where) from exc
+            return True
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _transact_put_and_count(self, model: str, item: dict[str, Any], rows: int) -> None:
+        self._db.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(#i)",
+                        "ExpressionAttributeNames": {"#i": "item"},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": self._key(model, COUNTER),
+                        "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
+                        "ExpressionAttributeNames": {"#t": "total"},
+                        "ExpressionAttributeValues": {
+                            ":n": {"N": str(rows)},
+                            ":at": {"S": _now()},
+                        },
+                    }
+                },
+            ]
+        )
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
         item = dynamo.to_item(
@@ -249,6 +269,11 @@ def _now() -> str:
 def _first_failed_condition(exc: ClientError) -> bool:
     reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
     return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def _conflicted(exc: ClientError) -> bool:
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    return any(r.get("Code") == "TransactionConflict" for r in reasons)
 
 
 def _from_item(item: dict[str, Any]) -> FeedbackRecord:

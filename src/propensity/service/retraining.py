@@ -56,6 +56,9 @@ class RetrainBusyError(ConflictError):
     """Another retrain of the model holds the lock."""
 
 
+# How far back a redelivered job looks for the version it may have recorded already.
+JOB_LOOKBACK_VERSIONS = 25
+
 CONTENT_TYPES = {
     ".json": "application/json",
     ".md": "text/markdown; charset=utf-8",
@@ -154,18 +157,70 @@ class RetrainService:
         """The stack's RETRAIN_MIN_FEEDBACK, or the model's own threshold when that is higher."""
         return max(self._min_feedback, self.config(model).promotion.min_feedback)
 
-    def retrain(self, model: str, *, trigger: str, actor: str = "system") -> RetrainOutcome:
-        """Train, store and gate a new version; one at a time per model (RetrainBusyError)."""
-        owner = uuid.uuid4().hex
-        if self._lock is not None and not self._lock.acquire(model, owner, self._lock_seconds):
-            raise RetrainBusyError(f"a retrain of {model!r} is already running")
-        try:
-            return self._retrain(model, trigger=trigger, actor=actor)
-        finally:
-            if self._lock is not None:
-                self._lock.release(model, owner)
+    def retrain(
+        self, model: str, *, trigger: str, actor: str = "system", job_id: str | None = None
+    ) -> RetrainOutcome:
+        """Train, store and gate a new version; one at a time per model (RetrainBusyError).
 
-    def _retrain(self, model: str, *, trigger: str, actor: str) -> RetrainOutcome:
+        With ``job_id`` it runs at most once per job: when a version of that job is recorded
+        already (a redelivered job whose outcome was not saved), that version is the outcome.
+        """
+        owner = uuid.uuid4().hex
+        if self._lock is not None:
+            try:
+                acquired = self._lock.acquire(model, owner, self._lock_seconds)
+            except PropensityError:
+                # The lock may have been written with its answer lost: do not leave it behind.
+                self._release(model, owner)
+                raise
+            if not acquired:
+                raise RetrainBusyError(f"a retrain of {model!r} is already running")
+        try:
+            # Checked under the lock, so two deliveries of one job never both train.
+            recorded = self._outcome_of_job(model, job_id) if job_id is not None else None
+            if recorded is not None:
+                return recorded
+            return self._retrain(model, trigger=trigger, actor=actor, job_id=job_id)
+        finally:
+            self._release(model, owner)
+
+    def _release(self, model: str, owner: str) -> None:
+        """Release the lock; if that fails it expires after ``lock_seconds``, and the failure
+        must neither hide the retrain's outcome nor replace the error that ended it."""
+        if self._lock is None:
+            return
+        try:
+            self._lock.release(model, owner)
+        except PropensityError as exc:
+            log.warning(
+                "%s: retrain lock not released (%s); it expires within %d s",
+                model,
+                exc,
+                self._lock_seconds,
+            )
+
+    def _outcome_of_job(self, model: str, job_id: str) -> RetrainOutcome | None:
+        for record in self._registry.list_versions(model, limit=JOB_LOOKBACK_VERSIONS):
+            if record.extra.get("job_id") != job_id:
+                continue
+            reason = record.reason
+            if record.status == "candidate":
+                reason = f"{record.version} was recorded but its promotion did not complete"
+            champion_metrics = record.extra.get("champion_metrics") or None
+            return RetrainOutcome(
+                model,
+                record.version,
+                record.status == "promoted",
+                reason,
+                dict(record.metrics),
+                dict(champion_metrics) if champion_metrics else None,
+                int(record.extra.get("feedback_rows", 0)),
+            )
+        return None
+
+    def _retrain(
+        self, model: str, *, trigger: str, actor: str, job_id: str | None = None
+    ) -> RetrainOutcome:
         config = self.config(model)
         base, _ = load_dataset(config, self._data_root)
         pending = self._feedback.pending(model)
@@ -183,6 +238,7 @@ class RetrainService:
             champion=champion,
             feedback_rows=len(extra),
             consumed=pending,
+            job_id=job_id,
         )
 
     def publish(
@@ -194,6 +250,7 @@ class RetrainService:
         champion: ChampionAlias | None = None,
         feedback_rows: int = 0,
         consumed: int = 0,
+        job_id: str | None = None,
     ) -> RetrainOutcome:
         """Store a trained version, record it, and promote it if it passes the gate."""
         config = trained.config
@@ -226,7 +283,11 @@ class RetrainService:
             reason=decision.reason,
             threshold=float(trained.scorecard["threshold"]),
             rows_train=int(trained.training["rows_train"]),
-            extra={"feedback_rows": feedback_rows, "champion_metrics": champion_metrics or {}},
+            extra={
+                "feedback_rows": feedback_rows,
+                "champion_metrics": champion_metrics or {},
+                **({"job_id": job_id} if job_id else {}),
+            },
         )
         self._registry.put_version(record)
         if decision.promote:
@@ -303,22 +364,24 @@ def retrain_if_due(service: RetrainService, model: str, *, trigger: str) -> Retr
 
 
 def run_job(service: RetrainService, model: str, job_id: str) -> RetrainJob | None:
-    """Carry out an admin retrain request once; a repeated delivery finds it no longer queued.
+    """Carry out an admin retrain request once; a repeated delivery of a finished job is ignored.
 
     A failed retrain marks the job failed with the reason (and is not retried); a busy model
-    leaves it queued and raises, so the stream delivers it again later.
+    leaves it queued and raises, so the stream delivers it again later. A job still "running"
+    when it is delivered again lost its outcome (a storage fault, a timeout): it is resumed, and
+    ``retrain(job_id=...)`` returns the version it recorded instead of training a second one.
     """
     if service.jobs is None:
         raise RuntimeError("retrain jobs are not wired into this service")
     job = service.jobs.get_job(model, job_id)
-    if job.status != "queued":
+    if job.status not in ("queued", "running"):
         log.info(
             "job %s of %s is %s already; duplicate delivery ignored", job_id, model, job.status
         )
         return None
     service.jobs.update_job(dataclasses.replace(job, status="running", updated_at=_utc_now()))
     try:
-        outcome = service.retrain(model, trigger="admin", actor=job.requested_by)
+        outcome = service.retrain(model, trigger="admin", actor=job.requested_by, job_id=job_id)
     except RetrainBusyError:
         service.jobs.update_job(dataclasses.replace(job, updated_at=_utc_now()))
         raise
@@ -326,6 +389,13 @@ def run_job(service: RetrainService, model: str, job_id: str) -> RetrainJob | No
         failed = dataclasses.replace(job, status="failed", updated_at=_utc_now(), reason=str(exc))
         service.jobs.update_job(failed)
         return failed
+    except Exception as exc:
+        # Not a domain error (a bug, a library failure): the job must not stay "running".
+        reason = f"internal error ({type(exc).__name__})"
+        service.jobs.update_job(
+            dataclasses.replace(job, status="failed", updated_at=_utc_now(), reason=reason)
+        )
+        raise
     done = dataclasses.replace(
         job,
         status="succeeded",
