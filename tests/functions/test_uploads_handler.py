@@ -126,6 +126,39 @@ def test_presigned_upload_for_large_files(stack: Stack, telecom_csv: bytes) -> N
     assert missing["statusCode"] == 404
 
 
+@pytest.mark.usefixtures("published")
+def test_an_oversized_presigned_upload_is_refused_without_being_read_whole(
+    stack: Stack, telecom_csv: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an upload limit of 1 KiB and a client that PUT 8 KiB to its presigned URL
+    monkeypatch.setattr("propensity.service.uploads.MAX_UPLOAD_BYTES", 1024)
+    s3 = boto3.client("s3")
+    reads: list[dict[str, Any]] = []
+    admin = load_handler("admin")
+    store = admin.app.state.services.uploads._artifacts  # the function's own S3 adapter
+    store._client.meta.events.register(
+        "before-call.s3.GetObject", lambda params, **_: reads.append(dict(params))
+    )
+    ticket = body_of(invoke(admin, route_event("POST", "/models/telecom/uploads", headers=BEARER)))
+    oversized = (telecom_csv * 10)[: 8 * 1024]
+    s3.put_object(
+        Bucket=stack.names["ArtifactsBucket"],
+        Key=f"uploads/telecom/incoming/{ticket['upload_id']}.csv",
+        Body=oversized,
+    )
+
+    # When it completes the upload
+    completed = invoke(
+        admin, route_event("POST", f"/models/telecom/{ticket['complete']}", headers=BEARER)
+    )
+
+    # Then it is refused as too large, having fetched only the limit plus one byte
+    assert completed["statusCode"] == 422
+    assert "larger than" in completed["body"]
+    assert [r["headers"].get("Range") for r in reads] == ["bytes=0-1024"]
+    assert pending(stack, "telecom") == 0
+
+
 def test_uploads_need_credentials(stack: Stack, telecom_csv: bytes) -> None:
     event = multipart_event("/models/telecom/retrain", telecom_csv)
     event["headers"].pop("authorization")

@@ -21,12 +21,12 @@ class FakeArtifacts:
         self.objects: dict[str, bytes] = {}
         self.fail = False
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
         if self.fail:
             raise StorageError("s3 unavailable")
         if key not in self.objects:
             raise NotFoundError(f"{key} does not exist")
-        return self.objects[key]
+        return self.objects[key][:max_bytes]
 
     def put_bytes(
         self, key: str, body: bytes, content_type: str = "application/octet-stream"

@@ -32,9 +32,12 @@ class ObjectStore:
             "s3", config=Config(signature_version="s3v4")
         )
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if max_bytes is not None:  # S3 sends no more than this: a huge object cannot exhaust memory
+            kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            response = self._client.get_object(**kwargs)
             body: bytes = response["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"s3://{self.bucket}/{key}") from exc

@@ -17,7 +17,9 @@ from propensity.service.records import (
 
 
 class ArtifactStore(Protocol):
-    def get_bytes(self, key: str) -> bytes: ...
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        """The object's bytes; only its first ``max_bytes`` when given."""
+        ...
 
     def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from propensity.config import ModelConfig, parse_label
 from propensity.errors import DatasetError, UnknownModelError
-from propensity.service.features import MAX_CATEGORY_LENGTH
+from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
 from propensity.service.ports import ArtifactStore, UploadStore
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -205,7 +205,11 @@ class UploadService:
         }
 
     def complete(self, model: str, upload_id: str) -> tuple[ValidatedUpload, bool]:
-        payload = self._artifacts.get_bytes(f"uploads/{model}/incoming/{upload_id}.csv")
+        # One byte past the limit is enough for accept() to refuse it; a multi-GB PUT is never
+        # read whole into the function's memory.
+        payload = self._artifacts.get_bytes(
+            f"uploads/{model}/incoming/{upload_id}.csv", max_bytes=MAX_UPLOAD_BYTES + 1
+        )
         return self.accept(model, payload, f"upload {upload_id}")
 
     def _describe(self, upload: ValidatedUpload, filename: str) -> dict[str, Any]:
