@@ -10,7 +10,12 @@ import sys
 from propensity.local.template import REPO_ROOT
 
 HEAVY = ("numpy", "pandas", "sklearn", "scipy", "joblib")
-NOT_SERVED = ("propensity.api.routes.admin", "propensity.api.routes.feedback")
+# Not served by predict, or not needed before the first chat request.
+NOT_SERVED = (
+    "propensity.api.routes.admin",
+    "propensity.api.routes.feedback",
+    "propensity.service.chat",
+)
 
 # A fresh interpreter: moto resources from the template, the predict handler executed from its
 # file as Lambda does, one prediction (503: no champion in an empty registry), then the docs.
