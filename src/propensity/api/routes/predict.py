@@ -255,8 +255,8 @@ def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog)
         names = ", ".join(catalog.config(model).features.all)
         raise InvalidInputError(
             "message",
-            f"no feature of model {model!r} was understood; describe the client with some of: "
-            f"{names} (e.g. 'Tengo 45 años, saldo 1200, hipoteca sí' or 'I'm 30, single')",
+            f"no feature of model {model!r} was understood; describe the client, in Spanish or "
+            f"English, with values for some of: {names}",
         )
     prediction = service.predict(model, extraction.features)
     return {
