@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,24 +41,38 @@ class LambdaContext:
         return 10_000
 
 
+# Dummy credentials and region for the emulators, the stage every event carries, the admin secret.
+TEST_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "API_BASE_PATH": "/dev",
+    "ADMIN_TOKEN": ADMIN_TOKEN,
+}
+
+
+def apply_environment(
+    env: pytest.MonkeyPatch,
+    stack: Stack | None = None,
+    base: Mapping[str, str] = TEST_ENVIRONMENT,
+) -> None:
+    """``base``, then (given a stack) every function's environment from the template."""
+    for name, value in base.items():
+        env.setenv(name, value)
+    for spec in stack.functions().values() if stack else ():
+        for key, value in spec.environment.items():
+            env.setenv(key, value)
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """Tables and bucket created from infra/template.yaml in moto, functions' env applied."""
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "API_BASE_PATH": "/dev",
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-    }.items():
-        monkeypatch.setenv(name, value)
+    apply_environment(monkeypatch)
     with mock_aws():
         stack = Stack()
         stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
-        for spec in stack.functions().values():
-            for key, value in spec.environment.items():
-                monkeypatch.setenv(key, value)
+        apply_environment(monkeypatch, stack)
         metrics.clear_metrics()
         yield stack
         metrics.clear_metrics()

@@ -33,7 +33,7 @@ from propensity.service.drift_reports import drift_report_key
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings
 from propensity.training.train import TrainedModel
 from propensity.wiring import admin_services, feedback_services, predict_services
-from tests.functions.conftest import ADMIN_TOKEN
+from tests.functions.conftest import ADMIN_TOKEN, apply_environment
 
 MODELS = ("bank", "telecom")
 ADMIN_HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
@@ -98,13 +98,10 @@ def _scan(dynamodb: Any, table: str) -> list[str]:
 def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
     """All routers in one app on a template-made moto stack, both v1 champions published."""
     with pytest.MonkeyPatch.context() as env, mock_aws():
-        for name, value in AWS_ENV.items():
-            env.setenv(name, value)
+        apply_environment(env, base=AWS_ENV)
         stack = Stack()
         stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
-        for spec in stack.functions().values():
-            for key, value in spec.environment.items():
-                env.setenv(key, value)
+        apply_environment(env, stack, base=AWS_ENV)
         metrics.clear_metrics()
         _publish(stack, trained)
         predict = predict_services(PredictSettings())  # type: ignore[call-arg]

@@ -41,7 +41,11 @@ from propensity.service.records import FeedbackRecord, VersionRecord
 from propensity.service.retraining import RetrainService
 from propensity.training.dataset import load_dataset
 from propensity.training.train import TrainedModel, train_model
-from tests.functions.conftest import ADMIN_TOKEN, EVENTS, load_handler
+from tests.functions.conftest import (
+    EVENTS,
+    apply_environment,
+    load_handler,
+)
 from tests.reliability.storage.dynamodb_local import (
     DynamoDBLocal,
     DynamoDBLocalUnavailableError,
@@ -148,21 +152,6 @@ def stream_event(
     record["dynamodb"]["NewImage"] = {**record["dynamodb"]["Keys"], "pending": {"N": "1"}}
     record["dynamodb"]["SequenceNumber"] = sequence
     return {"Records": [record]}
-
-
-def _set_environment(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "API_BASE_PATH": "/dev",
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for spec in stack.functions().values():
-        for key, value in spec.environment.items():
-            monkeypatch.setenv(key, value)
 
 
 # --- DynamoDB Local + moto S3 server ---------------------------------------------------------
@@ -294,7 +283,7 @@ def local_backend(
             logical: f"p{suffix}-{logical.lower()}" for logical in [*SHORT_NAMES, "ArtifactsBucket"]
         },
     )
-    _set_environment(monkeypatch, stack)
+    apply_environment(monkeypatch, stack)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     session = boto3.session.Session(
@@ -386,7 +375,7 @@ def moto_backend(
     """The template's resources in moto; every boto3 client made afterwards goes through
     ``faults`` (recorded, and failed when armed)."""
     stack = Stack(TEMPLATE)
-    _set_environment(monkeypatch, stack)
+    apply_environment(monkeypatch, stack)
     session, faults, handlers = hooked_session
     faults.reset()
     with mock_aws():
