@@ -53,7 +53,12 @@ def champion(stack: Stack, model: str) -> dict[str, Any]:
             "expired",
         ),
         (
-            {"X-Admin-Token": AdminAuthenticator(ADMIN_TOKEN).issue("ops", 600, models=["bank"])},
+            # minted at collection: it must outlive a whole (slow) test session
+            {
+                "X-Admin-Token": AdminAuthenticator(ADMIN_TOKEN).issue(
+                    "ops", 86_400, models=["bank"]
+                )
+            },
             403,
             "does not cover",
         ),

@@ -31,8 +31,11 @@ from tests.reliability.api.conftest import ADMIN_HEADERS, Api
 from tests.reliability.figures import record
 
 AUTH = AdminAuthenticator(ADMIN_TOKEN)
-BANK_TOKEN = {"X-Admin-Token": AUTH.issue("bank-ops", 600, models=["bank"])}
-TELECOM_TOKEN = {"X-Admin-Token": AUTH.issue("telecom-ops", 600, models=["telecom"])}
+# Minted when the module is collected, used up to a whole test session later (CI on a slow
+# machine: > 10 min), so they must outlive any session; expiry has its own case below.
+TOKEN_SECONDS = 24 * 3600
+BANK_TOKEN = {"X-Admin-Token": AUTH.issue("bank-ops", TOKEN_SECONDS, models=["bank"])}
+TELECOM_TOKEN = {"X-Admin-Token": AUTH.issue("telecom-ops", TOKEN_SECONDS, models=["telecom"])}
 # Telecom data a bank answer must never contain: its feature names, target and labels.
 TELECOM_MARKERS = ("mb_used", "minutes", "is_ultra", '"ultra"', '"smart"', "models/telecom")
 HEX = "0123456789abcdef" * 2
@@ -58,7 +61,11 @@ CREDENTIALS: list[tuple[str, dict[str, str], int, str]] = [
     ("non-ASCII signature", {"X-Admin-Token": "pa1.e30.\u00e9\u00e9"}, 401, "not valid"),
     (
         "signed with another secret",
-        {"X-Admin-Token": AdminAuthenticator("another-secret-0123456789").issue("eve", 600)},
+        {
+            "X-Admin-Token": AdminAuthenticator("another-secret-0123456789").issue(
+                "eve", TOKEN_SECONDS
+            )
+        },
         401,
         "not valid",
     ),
