@@ -10,7 +10,7 @@ of the predict function.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -19,24 +19,12 @@ from propensity import __version__
 from propensity.api.dependencies import Services
 from propensity.api.errors import register_error_handlers
 
-if TYPE_CHECKING:
-    # Module attribute computed on first access (see __getattr__ below).
-    ALL_ROUTERS: tuple[APIRouter, ...]
-
 
 def all_routers() -> tuple[APIRouter, ...]:
     """Every router of the API, in the order ``/openapi.json`` documents them."""
     from propensity.api.routes import admin, dashboard, feedback, predict
 
     return (dashboard.router, predict.router, feedback.router, admin.router)
-
-
-def __getattr__(name: str) -> Any:
-    # ``from propensity.api.app import ALL_ROUTERS`` keeps working, without importing every
-    # router whenever this module is imported.
-    if name == "ALL_ROUTERS":
-        return all_routers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 TITLE = "propensity"

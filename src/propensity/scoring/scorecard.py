@@ -45,11 +45,17 @@ def is_valid_text(value: str) -> bool:
     return True
 
 
-def _check_unseen_category(name: str, value: str) -> None:
-    if len(value) > MAX_CATEGORY_LENGTH:
-        raise InvalidInputError(name, f"longer than {MAX_CATEGORY_LENGTH} characters")
+def check_text(field: str, value: str) -> None:
+    """InvalidInputError for ``field`` unless ``value`` can be stored and answered back."""
     if not is_valid_text(value):
-        raise InvalidInputError(name, "is not valid Unicode text (lone surrogate)")
+        raise InvalidInputError(field, "is not valid Unicode text (lone surrogate)")
+
+
+def check_category(field: str, value: str) -> None:
+    """The checks every category value passes before it is stored, logged or echoed."""
+    if len(value) > MAX_CATEGORY_LENGTH:
+        raise InvalidInputError(field, f"longer than {MAX_CATEGORY_LENGTH} characters")
+    check_text(field, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +226,7 @@ class Scorer:
                 raise InvalidInputError(extra[0], "is not a feature of model " + repr(self.model))
             # Ignored names are answered back in ``ignored``: they must be text.
             for extra_name in extra:
-                if not is_valid_text(extra_name):
-                    raise InvalidInputError(
-                        extra_name, "is not valid Unicode text (lone surrogate)"
-                    )
+                check_text(extra_name, extra_name)
             ignored = extra
 
         # The hot path of every prediction: one pass over the precompiled plan (tuples, no
@@ -251,7 +254,7 @@ class Scorer:
                     )
                 w = table.get(value)
                 if w is None:
-                    _check_unseen_category(name, value)  # known values need no check
+                    check_category(name, value)  # known values need no check
                     if unknown is None:
                         unknown = []
                     unknown.append(name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from propensity.config import ModelConfig
 from propensity.errors import InvalidInputError
-from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH, is_valid_text
+from propensity.scoring.scorecard import check_category
 
 
 def validate_features(
@@ -47,14 +47,7 @@ def validate_features(
                 raise InvalidInputError(
                     f"{prefix}.{name}", f"expected a category string, got {type(value).__name__}"
                 )
-            if len(value) > MAX_CATEGORY_LENGTH:
-                raise InvalidInputError(
-                    f"{prefix}.{name}", f"longer than {MAX_CATEGORY_LENGTH} characters"
-                )
-            if not is_valid_text(value):
-                raise InvalidInputError(
-                    f"{prefix}.{name}", "is not valid Unicode text (lone surrogate)"
-                )
+            check_category(f"{prefix}.{name}", value)
         clean[name] = value
     if all(v is None for v in clean.values()):
         raise InvalidInputError(prefix, "holds no feature value")

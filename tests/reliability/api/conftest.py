@@ -24,7 +24,7 @@ from moto import mock_aws
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
-from propensity.api.app import ALL_ROUTERS, create_app
+from propensity.api.app import all_routers, create_app
 from propensity.api.dependencies import Services
 from propensity.config import available_models, load_model_config
 from propensity.local.template import Stack
@@ -117,7 +117,7 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
             authenticator=admin.authenticator,
             uploads=admin.uploads,
         )
-        app = create_app(services, ALL_ROUTERS)
+        app = create_app(services, all_routers())
         # A server fault must come back as the generic 500 body, not as a raised exception.
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Api(app, client, stack, services)

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from propensity.api.app import ALL_ROUTERS, create_app
+from propensity.api.app import all_routers, create_app
 from propensity.api.dependencies import Services
 from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
 from tests.reliability.api.conftest import ADMIN_HEADERS, MODELS, Api
@@ -64,7 +64,7 @@ HYPOTHESIS = settings(
 )
 # The document does not depend on the wiring: built once, at collection, from an app with
 # nothing wired (a test checks the app under test serves exactly this document).
-DOCUMENT = create_app(Services(default_model="bank"), ALL_ROUTERS).openapi()
+DOCUMENT = create_app(Services(default_model="bank"), all_routers()).openapi()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 

@@ -98,10 +98,7 @@ async function selectModel(name) {
   $("#chat-log").replaceChildren();
   $("#job").replaceChildren();
   renderChatExamples();
-  await guarded(`Loading model ${name}`, async () => {
-    state.detail = await api.model(name);
-    $("#champion-badge").textContent = `serving ${state.detail.version} · threshold ${number(state.detail.threshold, 3)}`;
-  });
+  await guarded(`Loading model ${name}`, refreshChampion);
   if (!state.detail) $("#champion-badge").textContent = "no champion serving";
   renderPredictForm();
   await openTab(state.tab);
@@ -203,7 +200,7 @@ function predictionCard(model, prediction) {
           "li",
           { class: r.contribution >= 0 ? "up" : "down" },
           h("span", { class: "reason-text" }, r.text),
-          h("span", { class: "reason-bar", style: undefined, "data-size": Math.min(100, Math.round(Math.abs(r.contribution) * 40)) }),
+          h("span", { class: "reason-bar", "data-size": Math.min(100, Math.round(Math.abs(r.contribution) * 40)) }),
         ),
       ),
     ),
