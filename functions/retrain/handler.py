@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from propensity.adapters.feedback import parse_stream_keys
 from propensity.observability import logger, metrics, observed
-from propensity.service.records import RetrainJob
+from propensity.records import RetrainJob
 from propensity.service.retraining import bootstrap, on_feedback_table_change, run_schedule
 from propensity.settings import RetrainSettings
 from propensity.wiring import drift_monitor, retrain_service
@@ -29,10 +30,11 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def _on_feedback_table_record(record: DynamoDBRecord) -> None:
-    keys = record.dynamodb.keys if record.dynamodb else {}
-    outcome = on_feedback_table_change(
-        service, str(keys.get("model", "")), str(keys.get("item", ""))
-    )
+    event = parse_stream_keys(record.dynamodb.keys if record.dynamodb else {})
+    if event is None:
+        logger.info("stream record ignored", extra={"event_id": record.event_id})
+        return
+    outcome = on_feedback_table_change(service, event)
     if isinstance(outcome, RetrainJob):
         logger.info("retrain job done", extra={"job": asdict(outcome)})
     elif outcome is not None:

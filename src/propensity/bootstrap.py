@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
@@ -69,6 +70,6 @@ def bootstrap_stack(
         DynamoRegistry(resources.registry_table),
         ObjectStore(resources.bucket),
         DynamoFeedbackStore(resources.feedback_table),
-        data_root=f"s3://{resources.bucket}/datasets",
+        datasets=BucketDatasets(ObjectStore(resources.bucket)),
     )
     return uploaded, bootstrap(service)

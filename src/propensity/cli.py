@@ -57,6 +57,7 @@ def _fmt(value: object) -> str:
 
 
 def cmd_train(args: argparse.Namespace, settings: CliSettings) -> int:
+    from propensity.adapters.datasets import read_location
     from propensity.training.cards import profile_dataset
     from propensity.training.dataset import load_dataset
     from propensity.training.train import render_artifacts, train_model, write_directory_atomically
@@ -65,7 +66,9 @@ def cmd_train(args: argparse.Namespace, settings: CliSettings) -> int:
     out_dir = Path(args.out) if args.out else settings.artifacts_dir / config.name
     started = time.perf_counter()
     _progress(f"load: {config.dataset.source}")
-    frame, location = load_dataset(config, args.data_root or settings.data_root, source=args.source)
+    frame, location = load_dataset(
+        config, args.data_root or settings.data_root, source=args.source, read=read_location
+    )
     trained = train_model(config, frame, version=args.version, progress=_progress)
     _progress("write: artifacts, plots, model and data cards")
     files = render_artifacts(

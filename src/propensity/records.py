@@ -5,11 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Items of the feedback table (whose stream drives the retrain function).
-COUNTER_ITEM = "COUNTER"
-FEEDBACK_ITEM_PREFIX = "FEEDBACK#"
-JOB_ITEM_PREFIX = "JOB#"
-
 VersionStatus = Literal["candidate", "promoted", "rejected", "retired"]
 Trigger = Literal["bootstrap", "stream", "schedule", "drift", "admin", "upload"]
 
@@ -24,6 +19,8 @@ class PredictionRecord:
     probability: float
     prediction: int
     expires_at: int
+    # Where the request came from (api, batch, chat, dashboard): drift reads chosen sources only.
+    source: str = "api"
 
 
 @dataclass(frozen=True)
@@ -98,3 +95,23 @@ class PromotionEvent:
     actor: str
     reason: str
     action: Literal["promote", "rollback", "bootstrap", "manual"] = "promote"
+
+
+# What arrives at the retrain function, parsed at the edge from a stream record or an
+# EventBridge event; the service acts on these and never on a storage key.
+@dataclass(frozen=True)
+class FeedbackCounted:
+    """The model's pending-feedback counter moved (feedback or an upload was stored)."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class RetrainJobQueued:
+    """An admin asked for a retrain of ``model``; ``job_id`` names the job to carry out."""
+
+    model: str
+    job_id: str
+
+
+RetrainEvent = FeedbackCounted | RetrainJobQueued

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from propensity.adapters import dynamo
+from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
@@ -78,7 +79,7 @@ def retrain_service(settings: RetrainSettings) -> RetrainService:
         DynamoRegistry(settings.registry_table),
         ObjectStore(settings.artifacts_bucket),
         feedback,
-        data_root=settings.data_root,
+        datasets=BucketDatasets(ObjectStore(settings.artifacts_bucket), settings.datasets_prefix),
         lock=DynamoRetrainLock(settings.registry_table),
         uploads=feedback,
         jobs=feedback,
@@ -122,5 +123,5 @@ def drift_monitor(settings: RetrainSettings) -> DriftMonitor:
         model_configs(),
         DynamoPredictionLog(settings.predictions_table),
         ObjectStore(settings.artifacts_bucket),
-        data_root=settings.data_root,
+        datasets=BucketDatasets(ObjectStore(settings.artifacts_bucket), settings.datasets_prefix),
     )

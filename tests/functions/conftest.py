@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
@@ -89,7 +90,7 @@ def retrain_service(stack: Stack, data_root: Path) -> RetrainService:
         DynamoRegistry(stack.names["RegistryTable"]),
         ObjectStore(bucket),
         DynamoFeedbackStore(stack.names["FeedbackTable"]),
-        data_root=f"s3://{bucket}/datasets",
+        datasets=BucketDatasets(ObjectStore(bucket)),
     )
 
 

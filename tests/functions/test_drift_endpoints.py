@@ -10,7 +10,7 @@ import pytest
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.config import load_model_config
 from propensity.local.template import Stack
-from propensity.service.records import PredictionRecord
+from propensity.records import PredictionRecord
 from propensity.service.retraining import RetrainService
 from propensity.training.dataset import load_dataset
 from propensity.training.train import split_frame

@@ -31,7 +31,7 @@ BANK_ROW = {
 
 def add_feedback(service: RetrainService, model: str, n: int) -> None:
     from propensity.adapters.feedback import DynamoFeedbackStore
-    from propensity.service.records import FeedbackRecord
+    from propensity.records import FeedbackRecord
 
     store: DynamoFeedbackStore = service._feedback  # type: ignore[assignment]
     for i in range(n):

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from propensity.errors import ConflictError, NotFoundError, StorageError
-from propensity.service.records import (
+from propensity.records import (
     ChampionAlias,
     FeedbackRecord,
     PredictionRecord,

@@ -18,21 +18,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from propensity.adapters import dynamo
 from propensity.adapters.errors import error_code, translate
 from propensity.errors import NotFoundError, StorageError
-from propensity.service.records import (
-    COUNTER_ITEM,
-    FEEDBACK_ITEM_PREFIX,
-    JOB_ITEM_PREFIX,
+from propensity.records import (
+    FeedbackCounted,
     FeedbackRecord,
+    RetrainEvent,
     RetrainJob,
+    RetrainJobQueued,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-COUNTER = COUNTER_ITEM
-JOB_PREFIX = JOB_ITEM_PREFIX
+# The table's key layout (sort key ``item``) is this adapter's business alone: stream records
+# are turned into typed events by ``parse_stream_keys`` below, so no caller sees a prefix.
+COUNTER = "COUNTER"
+JOB_PREFIX = "JOB#"
 UPLOAD_PREFIX = "UPLOAD#"
-FEEDBACK_PREFIX = FEEDBACK_ITEM_PREFIX
+FEEDBACK_PREFIX = "FEEDBACK#"
 # DynamoDB cancels a transaction that meets another one on the same item (every write here
 # touches the model's counter) with reason TransactionConflict; the SDK does not retry that.
 CONFLICT_ATTEMPTS = 6
@@ -243,6 +245,21 @@ class DynamoFeedbackStore:
             promoted=values.get("promoted"),
             reason=values.get("reason", ""),
         )
+
+
+def parse_stream_keys(keys: dict[str, Any]) -> RetrainEvent | None:
+    """The typed event a stream record of this table stands for (None: nothing to do).
+
+    ``keys`` are the record's ``Keys`` as plain values (``{"model": "bank", "item": "COUNTER"}``).
+    """
+    model, item = keys.get("model"), keys.get("item")
+    if not isinstance(model, str) or not isinstance(item, str) or not model:
+        return None
+    if item == COUNTER:
+        return FeedbackCounted(model)
+    if item.startswith(JOB_PREFIX) and len(item) > len(JOB_PREFIX):
+        return RetrainJobQueued(model, item.removeprefix(JOB_PREFIX))
+    return None
 
 
 def _job_item(job: RetrainJob) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from propensity.adapters import dynamo
 from propensity.adapters.errors import translate
 from propensity.errors import NotFoundError, StorageError
-from propensity.service.records import PredictionRecord
+from propensity.records import PredictionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -86,6 +86,7 @@ def _to_item(record: PredictionRecord) -> dict[str, Any]:
             "probability": record.probability,
             "prediction": record.prediction,
             "expires_at": record.expires_at,
+            "source": record.source,
         }
     )
 
@@ -100,4 +101,5 @@ def _from_item(item: dict[str, Any]) -> PredictionRecord:
         probability=float(item["probability"]),
         prediction=int(item["prediction"]),
         expires_at=int(item["expires_at"]),
+        source=str(item.get("source", "api")),
     )

@@ -15,8 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from propensity.adapters import dynamo
 from propensity.adapters.errors import error_code, translate
 from propensity.errors import ConflictError, NotFoundError
-from propensity.service.records import ChampionAlias, PromotionEvent, VersionRecord, VersionStatus
-from propensity.service.versions import version_number
+from propensity.records import ChampionAlias, PromotionEvent, VersionRecord, VersionStatus
+from propensity.versions import version_number
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

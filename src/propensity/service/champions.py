@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from propensity.errors import ArtifactError, NotFoundError, PropensityError, StorageError
+from propensity.records import ChampionAlias
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, Registry
-from propensity.service.records import ChampionAlias
 
 log = logging.getLogger(__name__)
 

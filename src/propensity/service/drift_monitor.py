@@ -18,14 +18,14 @@ import pandas as pd
 
 from propensity.config import ModelConfig
 from propensity.errors import UnknownModelError
+from propensity.records import PredictionRecord
 from propensity.service.drift_reports import (
     REPORT_CONTENT_TYPE,
     DriftReports,
     drift_report_key,
 )
-from propensity.service.ports import ArtifactStore, PredictionLog
-from propensity.service.records import PredictionRecord
-from propensity.training.dataset import load_dataset
+from propensity.service.ports import ArtifactStore, DatasetStore, PredictionLog
+from propensity.training.dataset import parse_dataset
 from propensity.training.drift import drift_report
 from propensity.training.train import split_frame
 
@@ -140,7 +140,7 @@ class DriftMonitor:
         predictions_log: PredictionLog,
         artifacts: ArtifactStore,
         *,
-        data_root: str,
+        datasets: DatasetStore,
         window: int = DEFAULT_WINDOW,
         min_rows: int = DEFAULT_MIN_ROWS,
         clock: Callable[[], str] = _utc_now,
@@ -149,7 +149,7 @@ class DriftMonitor:
         self._predictions_log = predictions_log
         self._artifacts = artifacts
         self._reports = DriftReports(artifacts, models=self._configs)
-        self._data_root = data_root
+        self._datasets = datasets
         self._window = window
         self._min_rows = min_rows
         self._clock = clock
@@ -171,7 +171,8 @@ class DriftMonitor:
         """The features of the base dataset's training split: what the model was fitted on."""
         if model not in self._references:
             config = self.config(model)
-            frame, _ = load_dataset(config, self._data_root)
+            payload, location = self._datasets.read(config.dataset.source)
+            frame = parse_dataset(config, payload, location)
             train, _ = split_frame(frame, config)
             self._references[model] = train[config.features.all]
         return self._references[model]

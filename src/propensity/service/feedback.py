@@ -10,9 +10,9 @@ from typing import Any
 
 from propensity.config import ModelConfig, parse_label
 from propensity.errors import ConflictError, InvalidInputError, NotFoundError, UnknownModelError
+from propensity.records import FeedbackRecord
 from propensity.service.features import validate_features
 from propensity.service.ports import FeedbackStore, PredictionLog
-from propensity.service.records import FeedbackRecord
 
 MAX_IDEMPOTENCY_KEY = 128
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from propensity.service.records import (
+from propensity.records import (
     ChampionAlias,
     FeedbackRecord,
     PredictionRecord,
@@ -22,6 +22,13 @@ class ArtifactStore(Protocol):
         ...
 
     def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
+
+
+class DatasetStore(Protocol):
+    def read(self, source: str) -> tuple[bytes, str]:
+        """The raw bytes of a model's base dataset (a config's ``dataset.source``) and the
+        location they were read from; DatasetError naming that location when unreadable."""
+        ...
 
 
 class Registry(Protocol):

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from propensity.errors import InvalidInputError, PropensityError, UnknownModelError
+from propensity.records import ChampionAlias, PredictionRecord
 from propensity.scoring import Score, Scorer
 from propensity.service.champions import ChampionCache
 from propensity.service.ports import PredictionLog
-from propensity.service.records import ChampionAlias, PredictionRecord
 
 TOP_REASONS = 3
 # A row holds a model's features (a few dozen) plus, in lenient mode, other fields that are
@@ -73,19 +73,32 @@ class PredictionService:
         return self.champion_cache.get(model)
 
     def predict(
-        self, model: str, features: Mapping[str, Any], *, strict: bool = True
+        self,
+        model: str,
+        features: Mapping[str, Any],
+        *,
+        strict: bool = True,
+        source: str = "api",
     ) -> Prediction:
-        return self.predict_many(model, [features], strict=strict, field_prefix="features")[0]
+        return self.predict_many(
+            model, [features], strict=strict, field_prefix="features", source=source
+        )[0]
 
     def predict_batch(
         self, model: str, rows: Sequence[Mapping[str, Any]], *, strict: bool = True
     ) -> list[Prediction]:
         if len(rows) > self.batch_limit:
             raise BatchTooLargeError(len(rows), self.batch_limit)
-        return self.predict_many(model, rows, strict=strict, field_prefix="rows")
+        return self.predict_many(model, rows, strict=strict, field_prefix="rows", source="batch")
 
     def predict_many(
-        self, model: str, rows: Sequence[Mapping[str, Any]], *, strict: bool, field_prefix: str
+        self,
+        model: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        strict: bool,
+        field_prefix: str,
+        source: str = "api",
     ) -> list[Prediction]:
         alias, scorer = self.champion(model)
         labels = _labels(scorer)
@@ -118,6 +131,7 @@ class PredictionService:
                     score.probability,
                     score.prediction,
                     expires_at,
+                    source,
                 )
             )
             predictions.append(

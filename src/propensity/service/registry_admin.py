@@ -10,9 +10,9 @@ from typing import Any
 
 from propensity.config import ModelConfig
 from propensity.errors import ArtifactError, ConflictError, UnknownModelError
+from propensity.records import ChampionAlias, PromotionEvent, RetrainJob
 from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, JobStore, Registry
-from propensity.service.records import ChampionAlias, PromotionEvent, RetrainJob
 
 
 def _utc_now() -> str:

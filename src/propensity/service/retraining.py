@@ -23,31 +23,33 @@ from propensity.errors import (
     PropensityError,
     UnknownModelError,
 )
+from propensity.records import (
+    ChampionAlias,
+    FeedbackCounted,
+    FeedbackRecord,
+    PromotionEvent,
+    RetrainEvent,
+    RetrainJob,
+    RetrainJobQueued,
+    VersionRecord,
+)
 from propensity.scoring import Scorer
 from propensity.service import promotion
 from propensity.service.artifacts import load_verified
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.ports import (
     ArtifactStore,
+    DatasetStore,
     FeedbackStore,
     JobStore,
     Registry,
     RetrainLock,
     UploadStore,
 )
-from propensity.service.records import (
-    COUNTER_ITEM,
-    JOB_ITEM_PREFIX,
-    ChampionAlias,
-    FeedbackRecord,
-    PromotionEvent,
-    RetrainJob,
-    VersionRecord,
-)
-from propensity.service.versions import version_name, version_number
-from propensity.training.dataset import load_dataset, load_labelled_csv
+from propensity.training.dataset import load_labelled_csv, parse_dataset
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
 from propensity.training.train import TrainedModel, render_artifacts, train_model
+from propensity.versions import version_name, version_number
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ class RetrainService:
         artifacts: ArtifactStore,
         feedback: FeedbackStore,
         *,
-        data_root: str,
+        datasets: DatasetStore,
         lock: RetrainLock | None = None,
         uploads: UploadStore | None = None,
         jobs: JobStore | None = None,
@@ -124,7 +126,7 @@ class RetrainService:
         self._registry = registry
         self._artifacts = artifacts
         self._feedback = feedback
-        self._data_root = data_root
+        self._datasets = datasets
         self._lock = lock
         self._uploads = uploads
         self.jobs = jobs
@@ -222,7 +224,8 @@ class RetrainService:
         self, model: str, *, trigger: str, actor: str, job_id: str | None = None
     ) -> RetrainOutcome:
         config = self.config(model)
-        base, _ = load_dataset(config, self._data_root)
+        payload, location = self._datasets.read(config.dataset.source)
+        base = parse_dataset(config, payload, location)
         pending = self._feedback.pending(model)
         records = self._feedback.list_for_model(model)
         extra = pd.concat(
@@ -409,14 +412,13 @@ def run_job(service: RetrainService, model: str, job_id: str) -> RetrainJob | No
 
 
 def on_feedback_table_change(
-    service: RetrainService, model: str, item: str
+    service: RetrainService, event: RetrainEvent
 ) -> RetrainOutcome | RetrainJob | None:
     """A stream record of the feedback table: a new retrain job, or the counter moved."""
-    if item.startswith(JOB_ITEM_PREFIX):
-        return run_job(service, model, item.removeprefix(JOB_ITEM_PREFIX))
-    if item == COUNTER_ITEM:
-        return retrain_if_due(service, model, trigger="stream")
-    log.info("stream record for %s/%s ignored", model, item)
+    if isinstance(event, RetrainJobQueued):
+        return run_job(service, event.model, event.job_id)
+    if isinstance(event, FeedbackCounted):
+        return retrain_if_due(service, event.model, trigger="stream")
     return None
 
 

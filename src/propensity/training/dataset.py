@@ -12,57 +12,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from propensity.config import ModelConfig, TargetConfig, parse_label
-from propensity.errors import DatasetError, NotFoundError, StorageError
+from propensity.errors import DatasetError
+from propensity.sources import read_local_or_http, resolve_source
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 # Data rows start on file line 2 (line 1 is the header): errors quote file lines.
 _HEADER_LINES = 1
-_MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
-
-
-def resolve_source(source: str, data_root: str | Path) -> str:
-    """An absolute location for ``source``: URLs and absolute paths stay as they are."""
-    if "://" in source or Path(source).is_absolute():
-        return source
-    root = str(data_root)
-    if "://" in root:
-        return root.rstrip("/") + "/" + source
-    return str(Path(root) / source)
-
-
-def read_source_bytes(location: str, *, timeout: float = 60.0) -> bytes:
-    """Raw bytes of a local path, s3:// object or http(s):// URL."""
-    if location.startswith("s3://"):
-        # Imported here: boto3 is only needed when a dataset actually lives in S3.
-        from propensity.adapters.object_store import read_s3_uri
-
-        try:
-            return read_s3_uri(location)
-        except (NotFoundError, StorageError) as exc:
-            raise DatasetError(location, str(exc).removeprefix(location + " ")) from exc
-    if location.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(location, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
-                payload: bytes = response.read(_MAX_DOWNLOAD_BYTES + 1)
-        except OSError as exc:
-            raise DatasetError(location, f"download failed: {exc}") from exc
-        if len(payload) > _MAX_DOWNLOAD_BYTES:
-            raise DatasetError(location, f"larger than {_MAX_DOWNLOAD_BYTES} bytes")
-        return payload
-    path = Path(location.removeprefix("file://"))
-    if not path.is_file():
-        raise DatasetError(location, "file not found")
-    return path.read_bytes()
 
 
 def unpack(payload: bytes, source: str, member: str | None = None) -> bytes:
@@ -232,18 +197,40 @@ def load_labelled_csv(
 
 
 def load_dataset(
-    config: ModelConfig, data_root: str | Path, *, source: str | None = None
+    config: ModelConfig,
+    data_root: str | Path,
+    *,
+    source: str | None = None,
+    read: Callable[[str], bytes] = read_local_or_http,
 ) -> tuple[pd.DataFrame, str]:
     """The model's base dataset, validated; returns (frame, location it was read from).
 
-    ``source`` overrides the config's dataset (e.g. the UCI origin URL). The config's SHA-256, when
-    set, is checked against the unpacked CSV of the configured source.
+    ``source`` overrides the config's dataset (e.g. the UCI origin URL). ``read`` fetches the
+    bytes of a location (``adapters.datasets.read_location`` adds ``s3://``).
     """
     location = resolve_source(source or config.dataset.source, data_root)
-    member = config.dataset.origin_member if source == config.dataset.origin_url else None
-    payload = unpack(read_source_bytes(location), location, member)
-    expected = config.dataset.sha256
     canonical = source is None or source == config.dataset.origin_url
-    if expected and canonical and sha256_hex(payload) != expected:
+    member = config.dataset.origin_member if source == config.dataset.origin_url else None
+    return parse_dataset(config, read(location), location, member=member, canonical=canonical), (
+        location
+    )
+
+
+def parse_dataset(
+    config: ModelConfig,
+    payload: bytes,
+    location: str,
+    *,
+    member: str | None = None,
+    canonical: bool = True,
+) -> pd.DataFrame:
+    """A base dataset's raw bytes (gzip/zip allowed) as a validated frame.
+
+    The config's SHA-256, when set, is checked against the unpacked CSV of a ``canonical``
+    source (the configured one, or its origin URL).
+    """
+    unpacked = unpack(payload, location, member)
+    expected = config.dataset.sha256
+    if expected and canonical and sha256_hex(unpacked) != expected:
         raise DatasetError(location, "SHA-256 differs from the one recorded in the model config")
-    return load_labelled_csv(payload, location, config), location
+    return load_labelled_csv(unpacked, location, config)

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
@@ -135,7 +136,7 @@ def _publish(stack: Stack, trained: dict[str, TrainedModel]) -> None:
         DynamoRegistry(stack.names["RegistryTable"]),
         artifacts,
         DynamoFeedbackStore(stack.names["FeedbackTable"]),
-        data_root=f"s3://{bucket}/datasets",
+        datasets=BucketDatasets(artifacts),
     )
     for model in MODELS:
         outcome = service.publish(trained[model], trigger="bootstrap")

@@ -29,6 +29,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from propensity.adapters.datasets import BucketDatasets, DirectoryDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
@@ -36,8 +37,8 @@ from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.config import ModelConfig, available_models, load_model_config
 from propensity.local.template import Stack, load_template
 from propensity.observability import metrics
+from propensity.records import FeedbackRecord, VersionRecord
 from propensity.service import retraining
-from propensity.service.records import FeedbackRecord, VersionRecord
 from propensity.service.retraining import RetrainService
 from propensity.training.dataset import load_dataset
 from propensity.training.train import TrainedModel, train_model
@@ -246,7 +247,7 @@ class LocalBackend:
             self.registry(),
             self.objects(),
             feedback,
-            data_root=str(data_root),
+            datasets=DirectoryDatasets(data_root),
             lock=DynamoRetrainLock(self.name("RegistryTable"), self.dynamodb()),
             uploads=feedback,
             jobs=feedback,
@@ -348,7 +349,7 @@ class MotoBackend:
             self.registry(),
             self.objects(),
             feedback,
-            data_root=self.data_root,
+            datasets=BucketDatasets(self.objects()),
             lock=DynamoRetrainLock(self.name("RegistryTable")),
             uploads=feedback,
             jobs=feedback,

@@ -25,11 +25,12 @@ from typing import Any
 import joblib
 import pytest
 
+from propensity.adapters.datasets import BucketDatasets
 from propensity.config import load_model_config
 from propensity.errors import ConflictError
+from propensity.records import PromotionEvent
 from propensity.service.champions import ChampionCache, ModelUnavailableError
 from propensity.service.drift_monitor import DriftMonitor
-from propensity.service.records import PromotionEvent
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.retraining import run_schedule
 from tests.functions.conftest import (
@@ -256,7 +257,10 @@ def exercise_every_function(backend: MotoBackend) -> dict[str, int]:
     # The schedule's sweep (drift report + retrain), for the one model this stack has data of
     only_telecom = {MODEL: load_model_config(MODEL)}
     monitor = DriftMonitor(
-        only_telecom, backend.prediction_log(), backend.objects(), data_root=backend.data_root
+        only_telecom,
+        backend.prediction_log(),
+        backend.objects(),
+        datasets=BucketDatasets(backend.objects()),
     )
     backend.feedback_store().add(telecom_feedback(1, start=10)[0])  # something to retrain on
     outcomes = run_schedule(backend.retrain_service(only_telecom), monitor)

@@ -25,13 +25,14 @@ from propensity.adapters import feedback as feedback_adapter
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.errors import ConflictError
-from propensity.service.feedback import FeedbackService
-from propensity.service.records import (
+from propensity.records import (
     ChampionAlias,
+    FeedbackCounted,
     FeedbackRecord,
     PredictionRecord,
     RetrainJob,
 )
+from propensity.service.feedback import FeedbackService
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.retraining import (
     RetrainBusyError,
@@ -348,7 +349,7 @@ def test_the_same_stream_batch_delivered_twice_writes_one_version(
     services = [local_backend.retrain_service() for _ in range(2)]
 
     # When two invocations handle that record at the same moment (a redelivered batch)
-    results = race([partial(on_feedback_table_change, s, MODEL, "COUNTER") for s in services])
+    results = race([partial(on_feedback_table_change, s, FeedbackCounted(MODEL)) for s in services])
     # And Lambda delivers the batch twice more (the loser's retry), to a cold handler
     handler = load_handler("retrain")
     replies = [invoke(handler, stream_event(MODEL, "COUNTER")) for _ in range(2)]

@@ -37,12 +37,13 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from propensity.adapters import registry as registry_adapter
+from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.config import ModelConfig
 from propensity.errors import NotFoundError
-from propensity.service.records import RetrainJob, VersionRecord
+from propensity.records import RetrainJob, VersionRecord
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.retraining import RetrainService
 from propensity.service.uploads import UploadService
@@ -208,7 +209,7 @@ def make_world(backend: MotoBackend, train: Train, scenario: str) -> World:
         registry,
         objects,
         store,
-        data_root=backend.data_root,
+        datasets=BucketDatasets(objects),
         lock=DynamoRetrainLock(backend.name("RegistryTable"), dynamodb),
         uploads=store,
         jobs=store,

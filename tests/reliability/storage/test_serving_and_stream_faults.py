@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from propensity.errors import PropensityError
+from propensity.records import PromotionEvent
 from propensity.service.champions import ChampionCache, ModelUnavailableError
 from propensity.service.predictions import PredictionService
-from propensity.service.records import PromotionEvent
 from tests.functions.conftest import invoke
 from tests.reliability.figures import record
 from tests.reliability.storage.conftest import (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from propensity.adapters.datasets import DirectoryDatasets
 from propensity.config import load_model_config
 from propensity.service.champions import ChampionCache
 from propensity.service.feedback import FeedbackService
@@ -37,7 +39,7 @@ class World:
 
 
 @pytest.fixture
-def world(trained: dict[str, TrainedModel], data_root: object) -> World:
+def world(trained: dict[str, TrainedModel], data_root: Path) -> World:
     configs = {name: load_model_config(name) for name in ("bank", "telecom")}
     registry, artifacts, log, store, clock = (
         FakeRegistry(),
@@ -47,7 +49,9 @@ def world(trained: dict[str, TrainedModel], data_root: object) -> World:
         FakeClock(),
     )
     champions = ChampionCache(registry, artifacts, refresh_seconds=30, clock=clock)
-    retrain = RetrainService(configs, registry, artifacts, store, data_root=str(data_root))
+    retrain = RetrainService(
+        configs, registry, artifacts, store, datasets=DirectoryDatasets(data_root)
+    )
     for model in trained.values():
         retrain.publish(model, trigger="bootstrap")
     return World(

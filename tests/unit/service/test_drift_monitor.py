@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
+from propensity.adapters.datasets import DirectoryDatasets
 from propensity.adapters.object_store import ObjectStore
 from propensity.config import ModelConfig, load_model_config
 from propensity.errors import ArtifactError, StorageError, UnknownModelError
+from propensity.records import PredictionRecord
 from propensity.service.drift_monitor import DriftMonitor, compute_drift, current_frame
 from propensity.service.drift_reports import (
     DriftReports,
@@ -24,7 +26,6 @@ from propensity.service.drift_reports import (
     drift_report_key,
     is_not_found_or_access_denied,
 )
-from propensity.service.records import PredictionRecord
 from propensity.training.dataset import load_dataset
 from propensity.training.train import split_frame
 from tests.support.fakes import FakeArtifacts
@@ -58,7 +59,11 @@ def artifacts(world: World) -> ContentTypeRecorder:
 def monitor(world: World, artifacts: ContentTypeRecorder, data_root: Path) -> DriftMonitor:
     configs = {name: load_model_config(name) for name in ("bank", "telecom")}
     return DriftMonitor(
-        configs, world.log, artifacts, data_root=str(data_root), clock=lambda: COMPUTED_AT
+        configs,
+        world.log,
+        artifacts,
+        datasets=DirectoryDatasets(data_root),
+        clock=lambda: COMPUTED_AT,
     )
 
 
@@ -169,7 +174,7 @@ def test_the_window_is_the_latest_predictions_with_their_versions(
         {"telecom": load_model_config("telecom")},
         world.log,
         artifacts,
-        data_root=str(data_root),
+        datasets=DirectoryDatasets(data_root),
         window=90,
     )
     # When the report is refreshed over a window of 90

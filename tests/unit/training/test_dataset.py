@@ -15,9 +15,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from propensity.adapters.datasets import read_location
 from propensity.config import ModelConfig
 from propensity.errors import DatasetError
-from propensity.training.dataset import load_dataset, load_labelled_csv, resolve_source
+from propensity.sources import resolve_source
+from propensity.training.dataset import load_dataset, load_labelled_csv
 
 TELECOM_HEADER = b"calls,minutes,messages,mb_used,is_ultra\n"
 
@@ -95,10 +97,13 @@ def test_dataset_is_read_from_s3(
         # Given a data root in S3, the relative source resolves into it
         root = "s3://datasets/datasets"
         assert resolve_source("bank-full.csv.gz", root) == "s3://datasets/datasets/bank-full.csv.gz"
-        frame, _ = load_dataset(bank_config, root)
+        frame, _ = load_dataset(bank_config, root, read=read_location)
         assert len(frame) == 45211
         with pytest.raises(DatasetError, match="does not exist"):
-            load_dataset(bank_config, "s3://datasets/elsewhere")
+            load_dataset(bank_config, "s3://datasets/elsewhere", read=read_location)
+        # and training code alone never reads S3: that is the dataset adapter's job
+        with pytest.raises(DatasetError, match=r"adapters\.datasets"):
+            load_dataset(bank_config, root)
 
 
 def test_checksum_mismatch_is_refused(

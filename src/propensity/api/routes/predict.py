@@ -258,7 +258,7 @@ def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog)
             f"no feature of model {model!r} was understood; describe the client, in Spanish or "
             f"English, with values for some of: {names}",
         )
-    prediction = service.predict(model, extraction.features)
+    prediction = service.predict(model, extraction.features, source="chat")
     return {
         "reply": chat_reply(prediction, extraction, extraction.language),
         "language": extraction.language,
