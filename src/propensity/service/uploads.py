@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from propensity.config import ModelConfig, parse_label
-from propensity.errors import DatasetError, UnknownModelError
+from propensity.errors import Problem, UnknownModelError, UploadInvalidError
 from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
 from propensity.service.ports import ArtifactStore, UploadStore
 
@@ -26,23 +26,6 @@ MAX_ROWS = 1_000_000
 MAX_REPORTED_PROBLEMS = 20
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _OTHER_DELIMITERS = (",", ";", "\t", "|")
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    column: str | None
-    reason: str
-
-
-class UploadInvalidError(DatasetError):
-    """The file cannot be used; ``problems`` lists each cell or line at fault."""
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        super().__init__(source, first.reason + more, row=first.row, column=first.column)
-        self.problems = problems
 
 
 @dataclass(frozen=True)
