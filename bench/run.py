@@ -56,7 +56,7 @@ OURS_IMPORTS = [
     "propensity.api.routes.predict",
     "propensity.observability",
     "propensity.settings",
-    "propensity.wiring",
+    "propensity.roots.predict",
 ]
 BASELINE_IMPORTS = ["boto3", "joblib", "pandas", "sklearn", "fastapi", "mangum"]
 FLOOR_IMPORTS = ["boto3", "fastapi", "mangum", "pydantic_settings", "aws_lambda_powertools"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -105,11 +106,35 @@ class ThresholdConfig(_Strict):
 
 
 class PromotionConfig(_Strict):
+    """The gate a candidate passes, against the champion and against a fixed reference (the
+    last version a person approved, else v1), all measured on the same held-out rows."""
+
     metric: Literal["roc_auc", "pr_auc", "f1", "accuracy", "neg_log_loss"] = "roc_auc"
-    # A candidate may be this much worse than the champion on ``metric`` and still be promoted.
+    # The lower bound of the paired interval of (candidate − comparator) on ``metric`` must be
+    # at or above −tolerance, against the champion and against the reference.
     tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
-    # No other metric may fall by more than this ("no metric collapse").
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    # Paired bootstrap rounds for metrics other than ROC-AUC (ROC-AUC uses DeLong).
+    bootstrap_rounds: Annotated[int, Field(ge=50, le=5000)] = 200
+    # The candidate's metric may sit at most this far below the reference's: small losses
+    # promoted one at a time cannot add up.
+    max_cumulative_drop: Annotated[float, Field(ge=0, le=1)] = 0.01
+    # Calibration: relative increases of log-loss and Brier, absolute increase of the expected
+    # calibration error, and the gap between mean prediction and base rate.
+    max_log_loss_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_brier_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_ece_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_mean_gap: Annotated[float, Field(ge=0, le=1)] = 0.02
+    # Slices: the categorical features whose values are checked (None: every categorical), the
+    # held-out rows a value needs to count, and how much worse a slice may get: the gap between
+    # its mean prediction and its observed rate, and its ROC-AUC.
+    slices: list[str] | None = None
+    slice_min_rows: Annotated[int, Field(ge=10)] = 100
+    slice_max_gap_increase: Annotated[float, Field(ge=0, le=1)] = 0.03
+    slice_max_auc_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # No other metric may fall by more than this against the champion ("no metric collapse").
     max_metric_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # The batch of new labelled rows worth a retrain (settings can lower it for demos and tests).
     min_feedback: Annotated[int, Field(ge=1)] = 1
 
 
@@ -136,6 +161,14 @@ class ModelConfig(_Strict):
 
     def label_for(self, prediction: int) -> str:
         return self.target.positive_label if prediction == 1 else self.target.negative_label
+
+
+def config_for(configs: Mapping[str, ModelConfig], model: str) -> ModelConfig:
+    """The config of ``model``; UnknownModelError when it is not one of ``configs``."""
+    config = configs.get(model)
+    if config is None:
+        raise UnknownModelError(model)
+    return config
 
 
 def parse_label(value: object, target: TargetConfig) -> int:

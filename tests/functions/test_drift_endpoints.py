@@ -11,7 +11,7 @@ from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.config import load_model_config
 from propensity.local.template import Stack
 from propensity.records import PredictionRecord
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from propensity.training.dataset import load_dataset
 from propensity.training.train import split_frame
 from tests.functions.conftest import body_of, get_route, invoke, load_event, load_handler
@@ -51,7 +51,7 @@ def test_drift_route_before_any_report_and_for_bad_names() -> None:
 
 
 def test_schedule_writes_reports_and_retrains_a_drifted_model(
-    published: RetrainService, stack: Stack, data_root: Path
+    published: RetrainOrchestrator, stack: Stack, data_root: Path
 ) -> None:
     # Given telecom traffic whose data use tripled, and no feedback anywhere
     log_telecom_traffic(stack, data_root, mb_scale=3.0)

@@ -422,7 +422,7 @@ async function renderVersions() {
       h("td", {}, v.created_at.replace("T", " ").slice(0, 19)),
       h("td", {}, number(v.metrics.roc_auc)),
       h("td", {}, number(v.metrics.f1)),
-      h("td", { class: "reason" }, v.reason || ""),
+      h("td", { class: "reason" }, v.reason || "", gateDetails(v.extra && v.extra.gate)),
       h(
         "td",
         {},
@@ -438,6 +438,29 @@ async function renderVersions() {
       { class: "versions", "data-testid": "versions-table" },
       h("tr", {}, ["version", "status", "trigger", "created", "ROC-AUC", "F1", "reason", ""].map((t) => h("th", {}, t))),
       rows,
+    ),
+  );
+}
+
+// The gate's evidence for one version: every guard with its value and limit, failed ones first.
+function gateDetails(gate) {
+  if (!gate || !gate.guards || gate.guards.length === 0) return null;
+  const failed = gate.guards.filter((g) => !g.passed);
+  const shown = [...failed, ...gate.guards.filter((g) => g.passed)];
+  return h(
+    "details",
+    { class: "gate", "data-testid": "gate-evidence" },
+    h("summary", {}, `gate: ${gate.guards.length - failed.length} of ${gate.guards.length} guards passed`),
+    h(
+      "ul",
+      {},
+      shown.map((g) =>
+        h(
+          "li",
+          { class: g.passed ? "passed" : "failed" },
+          `${g.passed ? "✓" : "✗"} ${g.name} vs ${g.against}: ${number(g.value, 4)} (limit ${number(g.limit, 4)})`,
+        ),
+      ),
     ),
   );
 }
