@@ -69,10 +69,10 @@ def drift_report(
     for name in config.features.categorical:
         tested[name] = _categorical_drift(reference[name], current[name], settings)
 
-    names = [name for name, result in tested.items() if result.pvalue is not None]
-    adjusted = adjust_pvalues([tested[n].pvalue or 0.0 for n in names], settings.correction)
+    raw = {name: result.pvalue for name, result in tested.items() if result.pvalue is not None}
+    adjusted = adjust_pvalues(list(raw.values()), settings.correction)
     features = {name: result.entry for name, result in tested.items()}
-    for name, pvalue in zip(names, adjusted, strict=True):
+    for name, pvalue in zip(raw, adjusted, strict=True):
         features[name] = _decide(features[name], pvalue, settings)
 
     drifted = [name for name, entry in features.items() if entry["drift"]]
@@ -83,14 +83,14 @@ def drift_report(
             "method": settings.correction,
             "alpha": settings.alpha,
             "min_psi": settings.min_psi,
-            "tests": len(names),
+            "tests": len(raw),
         },
         "reference_rows": len(reference),
         "current_rows": len(current),
         "features": features,
         "drifted_features": drifted,
         "drift": bool(drifted),
-        "decision": _summary(drifted, len(names), settings),
+        "decision": _summary(drifted, len(raw), settings),
     }
 
 
@@ -265,8 +265,7 @@ def _numeric_drift(
     )
     psi = population_stability_index(reference_counts, current_counts)
     ks = stats.ks_2samp(reference_values, current_values)
-    result = _tested("ks", {**base, "bins": bin_count}, psi, float(ks.statistic), float(ks.pvalue))
-    return result
+    return _tested("ks", {**base, "bins": bin_count}, psi, float(ks.statistic), float(ks.pvalue))
 
 
 def _categorical_drift(
