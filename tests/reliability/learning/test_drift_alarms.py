@@ -34,6 +34,7 @@ from tests.support.fakes import FakeArtifacts, FakePredictionLog
 
 MODELS = ("bank", "telecom")
 WINDOWS = 40
+CONTROL_WINDOWS = 10
 MAX_FALSE_ALARM_RATE = 0.05
 MIN_DETECTION_RATE = 0.95
 DASHBOARD_ROWS = 100
@@ -155,9 +156,6 @@ def test_false_alarms_are_rare_and_a_one_sd_shift_is_found(
     # And false alarms stay at or under 5 % while at least 95 % of the shifts are found
     assert false_alarms / WINDOWS <= MAX_FALSE_ALARM_RATE
     assert detected / WINDOWS >= MIN_DETECTION_RATE
-
-
-CONTROL_WINDOWS = 10
 
 
 @pytest.mark.parametrize("model", MODELS)
