@@ -139,9 +139,36 @@ class PromotionConfig(_Strict):
 
 
 class DriftConfig(_Strict):
-    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
-    ks_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    chi2_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """When the logged traffic counts as drifted from the training data.
+
+    A feature drifts when its test (KS for numerics, chi-square for categoricals) is significant
+    after correcting for testing every feature at once, and its PSI is at least ``min_psi``: the
+    test says the move is more than noise, PSI that it is big enough to matter.
+    """
+
+    # Which prediction sources form the window. The dashboard and chat are demos whose rows a
+    # person made up, not the population the model serves.
+    # (pydantic copies a mutable default for every instance.)
+    sources: Annotated[list[Literal["api", "batch", "chat", "dashboard"]], Field(min_length=1)] = [
+        "api",
+        "batch",
+    ]
+    # The latest this many predictions (of those sources) are compared with the training data.
+    window: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    # Fewer rows than this and nothing is compared; a feature with fewer values is not tested.
+    # At 50 rows, 20 of 20 windows drawn from the training data itself were flagged by PSI alone.
+    min_rows: Annotated[int, Field(ge=20)] = 200
+    # Chance of a false alarm (Bonferroni) or expected share of false discoveries (BH, BY) over
+    # the model's features, per report: at 0.05 one report in twenty of unchanged traffic would
+    # still say "drift".
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    correction: Literal["benjamini-hochberg", "benjamini-yekutieli", "bonferroni"] = (
+        "benjamini-hochberg"
+    )
+    # A significant move with a smaller PSI is reported but not drift (large windows make tiny,
+    # harmless moves significant). 0.1 is the usual "moderate shift" mark.
+    min_psi: Annotated[float, Field(ge=0)] = 0.1
+    # Quantile bins of the reference for a numeric feature's PSI.
     bins: Annotated[int, Field(ge=2, le=50)] = 10
 
 

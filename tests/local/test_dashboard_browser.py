@@ -99,6 +99,7 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
     _, schema = call_json("GET", f"{stack.url}/models/bank")
     categorical = [f["name"] for f in schema["features"] if f["categories"]]
     numeric = [f["name"] for f in schema["features"] if not f["categories"]]
+    schema_names = [f["name"] for f in schema["features"]]
     assert page.locator("#predict-fields select").count() == len(categorical) > 0
     assert page.locator("#predict-fields input[type=number]").count() == len(numeric) > 0
     assert "typical" in page.inner_text("label[for=feature-age]")
@@ -116,6 +117,13 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
     assert result.get_by_test_id("version").inner_text() == "bank v1"
     assert result.locator(".reasons li").count() == 3
     assert "poutcome=success" in result.locator(".reasons").inner_text()
+    # And only the fields the user set were sent: the others are named as filled by the model
+    filled = result.locator("p.hint", has_text="Filled with training values").inner_text()
+    assert set(filled.split(": ", 1)[1].split(", ")) == set(schema_names) - {
+        "age",
+        "job",
+        "poutcome",
+    }
 
     # When the true outcome is sent back
     result.locator(".feedback-yes").click()
@@ -263,9 +271,11 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
 
 
 def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack) -> None:
-    # Given served traffic whose balances are far above the training data's
+    # Given served traffic whose balances are far above the training data's (250 rows: the
+    # shipped minimum window is 200)
     rows = [
-        {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"} for i in range(80)
+        {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"}
+        for i in range(250)
     ]
     status, _ = call_json("POST", f"{stack.url}/models/bank/predict/batch", {"rows": rows})
     assert status == 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from propensity.errors import ConflictError, NotFoundError, StorageError
@@ -116,8 +116,14 @@ class FakePredictionLog:
             raise NotFoundError(prediction_id)
         return self.records[prediction_id]
 
-    def recent(self, model: str, limit: int) -> list[PredictionRecord]:
-        mine = [r for r in self.records.values() if r.model == model]
+    def recent(
+        self, model: str, limit: int, *, sources: Collection[str] | None = None
+    ) -> list[PredictionRecord]:
+        mine = [
+            r
+            for r in self.records.values()
+            if r.model == model and (sources is None or r.source in sources)
+        ]
         return sorted(mine, key=lambda r: r.created_at, reverse=True)[:limit]
 
 

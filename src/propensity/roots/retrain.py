@@ -15,6 +15,7 @@ from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.settings import RetrainSettings
 from propensity.training.candidate import SklearnTrainer
+from propensity.training.drift_window import TrainingDriftAnalyser
 
 
 def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
@@ -27,6 +28,7 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
         DynamoPredictionLog(settings.predictions_table),
         artifacts,
         datasets=datasets,
+        analyser=TrainingDriftAnalyser(),
     )
     return RetrainOrchestrator(
         configs,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from propensity.config import ModelConfig
@@ -61,7 +61,12 @@ class PredictionLog(Protocol):
 
     def get(self, prediction_id: str) -> PredictionRecord: ...
 
-    def recent(self, model: str, limit: int) -> list[PredictionRecord]: ...
+    def recent(
+        self, model: str, limit: int, *, sources: Collection[str] | None = None
+    ) -> list[PredictionRecord]:
+        """The newest ``limit`` predictions of ``model``, of the given sources only (all when
+        None), newest first."""
+        ...
 
 
 class FeedbackStore(Protocol):

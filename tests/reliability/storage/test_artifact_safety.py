@@ -33,6 +33,7 @@ from propensity.service.champions import ChampionCache
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.training.candidate import candidate_from
+from propensity.training.drift_window import TrainingDriftAnalyser
 from tests.functions.conftest import (
     ADMIN_TOKEN,
     body_of,
@@ -261,6 +262,7 @@ def exercise_every_function(backend: MotoBackend) -> dict[str, int]:
         backend.prediction_log(),
         backend.objects(),
         datasets=BucketDatasets(backend.objects()),
+        analyser=TrainingDriftAnalyser(),
     )
     backend.feedback_store().add(telecom_feedback(1, start=10)[0])  # something to retrain on
     runs = backend.retrain_service(only_telecom, drift=monitor).run_schedule()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity import __version__
@@ -37,6 +37,12 @@ DefaultModel = Annotated[str, Depends(deps.default_model)]
 Strict = Annotated[bool, Query(description="reject fields that are not features of the model")]
 DriftReader = Annotated[DriftReports, Depends(deps.drift_reports)]
 HistoryLimit = Annotated[int, Query(ge=1, le=100, description="how many versions, newest first")]
+# The dashboard's form says it is the dashboard: its rows are a person trying the model, and the
+# drift window reads only the sources the model's [drift] config names.
+ClientSource = Annotated[
+    Literal["api", "dashboard"],
+    Header(alias="X-Propensity-Source", description="'dashboard' from the dashboard's form"),
+]
 
 PREDICT_EXAMPLES = {
     "wrapped": {
@@ -116,9 +122,13 @@ def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str,
     responses=error_responses(400, 404, 422, 503),
 )
 def predict(
-    model: ModelName, payload: PredictBody, service: Predictions, strict: Strict = True
+    model: ModelName,
+    payload: PredictBody,
+    service: Predictions,
+    strict: Strict = True,
+    source: ClientSource = "api",
 ) -> dict[str, Any]:
-    return asdict(service.predict(model, _features(payload), strict=strict))
+    return asdict(service.predict(model, _features(payload), strict=strict, source=source))
 
 
 @router.post(

@@ -129,11 +129,14 @@ function renderPredictForm() {
     let input;
     let hint = "";
     if (feature.categories && feature.categories.length) {
+      // Nothing preselected: a field the person leaves alone is imputed by the service (and the
+      // answer says so), never sent as if someone had chosen the training default.
+      const fallback = feature.impute != null ? `(leave to the model: ${feature.impute})` : "(leave to the model)";
       input = h(
         "select",
         { id, name: feature.name },
-        h("option", { value: "" }, "(leave to the model)"),
-        feature.categories.map((c) => h("option", { value: c, selected: c === feature.impute }, c)),
+        h("option", { value: "" }, fallback),
+        feature.categories.map((c) => h("option", { value: c }, c)),
       );
       hint = `${feature.categories.length} categories`;
     } else {
@@ -144,7 +147,7 @@ function renderPredictForm() {
         name: feature.name,
         type: "number",
         step: integer ? "1" : "any",
-        value: feature.impute ?? "",
+        placeholder: feature.impute ?? "",
         "data-min": range.min,
         "data-max": range.max,
       });
@@ -560,14 +563,16 @@ async function renderDrift() {
   }
   const features = Object.entries(report.features || {});
   const drifted = new Set(report.drifted_features || []);
+  const sources = report.window?.sources ? ` (${report.window.sources.join(", ")})` : "";
   container.append(
     h(
       "p",
       { "data-testid": "drift-status" },
-      `Status ${report.status}; ${report.current_rows ?? 0} logged predictions against ${report.reference_rows ?? "?"} training rows; computed ${report.computed_at || "?"}. `,
+      `Status ${report.status}; ${report.current_rows ?? 0} logged predictions${sources} against ${report.reference_rows ?? "?"} training rows; computed ${report.computed_at || "?"}. `,
       drifted.size ? h("strong", { class: "drifted" }, `Drift in ${[...drifted].join(", ")}`) : "No feature drifted.",
     ),
   );
+  if (report.decision) container.append(h("p", { class: "hint", "data-testid": "drift-decision" }, report.decision));
   if (!features.length) {
     container.append(h("p", { class: "hint" }, `Too few logged predictions to compare yet (needs ${report.min_rows ?? "more"}).`));
     return;
@@ -576,7 +581,7 @@ async function renderDrift() {
     h(
       "table",
       { class: "drift", "data-testid": "drift-table" },
-      h("tr", {}, ["feature", "type", "PSI", "test statistic", "p-value", "drift", "reasons"].map((t) => h("th", {}, t))),
+      h("tr", {}, ["feature", "type", "PSI", "test statistic", "p-value", "adjusted p-value", "drift", "decision"].map((t) => h("th", {}, t))),
       features.map(([name, f]) =>
         h(
           "tr",
@@ -586,8 +591,9 @@ async function renderDrift() {
           h("td", {}, number(f.psi)),
           h("td", {}, number(f.ks_statistic ?? f.chi2_statistic)),
           h("td", {}, number(f.ks_pvalue ?? f.chi2_pvalue, 4)),
+          h("td", {}, number(f.adjusted_pvalue, 4)),
           h("td", {}, f.drift ? "yes" : "no"),
-          h("td", {}, (f.reasons || []).join("; ")),
+          h("td", {}, f.decision || (f.reasons || []).join("; ")),
         ),
       ),
     ),
