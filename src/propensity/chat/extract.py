@@ -315,8 +315,8 @@ class _Reader:
         spanish = english = 0
         for item in self.items:
             languages = {m.language for m in item.of("alias")}
-            spanish += "es" in languages or item.text in SPANISH
-            english += "en" in languages or item.text in ENGLISH
+            spanish += "es" in languages or any(w in SPANISH for w in item.words)
+            english += "en" in languages or any(w in ENGLISH for w in item.words)
         spanish += 2 * sum(c in _ACCENTED for c in self.message.lower())
         return "es" if spanish > english else "en"
 
