@@ -58,7 +58,10 @@ def test_implausible_value_is_asked_about_and_nothing_is_scored_or_logged(stack:
     body = body_of(response)
     assert body["prediction"] is None
     assert body["implausible"]["age"]["value"] == 200
-    assert "18" in body["implausible"]["age"]["reason"] and "95" in body["implausible"]["age"]["reason"]
+    assert (
+        "18" in body["implausible"]["age"]["reason"]
+        and "95" in body["implausible"]["age"]["reason"]
+    )
     assert body["understood"] == {"balance": 1200, "marital": "married"}
     assert "age = 200" in body["reply"] and "plausible" in body["reply"]
     # And no prediction was logged

@@ -21,9 +21,17 @@ INFLUENCE = {"poutcome": 2.0, "month": 1.5, "contact": 1.2, "Contract": 2.5, "te
 
 
 def _rows(config: ModelConfig) -> list[dict[str, str]]:
-    path = CHAT_MODEL_DIR / "churn.csv" if config.name == "churn" else DATA_ROOT / config.dataset.source
+    path = (
+        CHAT_MODEL_DIR / "churn.csv"
+        if config.name == "churn"
+        else DATA_ROOT / config.dataset.source
+    )
     raw = path.read_bytes()
-    text = gzip.decompress(raw).decode(config.dataset.encoding) if path.suffix == ".gz" else raw.decode()
+    text = (
+        gzip.decompress(raw).decode(config.dataset.encoding)
+        if path.suffix == ".gz"
+        else raw.decode()
+    )
     return list(csv.DictReader(io.StringIO(text), delimiter=config.dataset.delimiter))
 
 
@@ -33,11 +41,17 @@ def specs_from_data(config: ModelConfig) -> tuple[FeatureSpec, ...]:
     for name in config.features.numeric:
         values = [float(r[name]) for r in rows if r[name].strip()]
         specs.append(
-            FeatureSpec(name, "numeric", (), min(values), max(values), False, INFLUENCE.get(name, 1.0))
+            FeatureSpec(
+                name, "numeric", (), min(values), max(values), False, INFLUENCE.get(name, 1.0)
+            )
         )
     for name in config.features.categorical:
         categories = tuple(sorted({r[name] for r in rows}))
-        specs.append(FeatureSpec(name, "categorical", categories, None, None, False, INFLUENCE.get(name, 1.0)))
+        specs.append(
+            FeatureSpec(
+                name, "categorical", categories, None, None, False, INFLUENCE.get(name, 1.0)
+            )
+        )
     return tuple(specs)
 
 

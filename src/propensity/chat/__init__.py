@@ -7,8 +7,9 @@ only; the predict function imports it on the first chat request, not at cold sta
 
 from __future__ import annotations
 
-from propensity.chat.extract import Extraction, Implausible, Language, extract
+from propensity.chat.extract import extract
 from propensity.chat.lexicon import Lexicon, build_lexicon
+from propensity.chat.reading import Extraction, Implausible, Language
 from propensity.chat.reply import most_influential, prediction_reply, question_reply
 from propensity.chat.text import normalise, parse_number
 from propensity.config import ModelConfig

@@ -134,11 +134,11 @@ class Lexicon:
             if token.kind == "word":
                 for words in self._by_first.get(token.text, ()):
                     end = i + len(words)
-                    if end <= count and all(
-                        tokens[i + k].text == w for k, w in enumerate(words)
-                    ):
+                    if end <= count and all(tokens[i + k].text == w for k, w in enumerate(words)):
                         meanings = tuple(self.phrases[words])
-                        items.append(Item("word", words, token.start, tokens[end - 1].end, meanings))
+                        items.append(
+                            Item("word", words, token.start, tokens[end - 1].end, meanings)
+                        )
                         i = end
                         break
                 else:

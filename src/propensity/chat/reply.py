@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from propensity.chat.extract import Extraction, Language
 from propensity.chat.lexicon import Lexicon, Value
+from propensity.chat.reading import Extraction, Language
 from propensity.service.predictions import Prediction
 
 ASK_AT_MOST = 2
 
 
-def most_influential(lexicon: Lexicon, missing: Sequence[str], count: int = ASK_AT_MOST) -> list[str]:
+def most_influential(
+    lexicon: Lexicon, missing: Sequence[str], count: int = ASK_AT_MOST
+) -> list[str]:
     """The ``count`` missing features that can move the score most, strongest first."""
     known = [name for name in missing if name in lexicon.features]
     ranked = sorted(known, key=lambda name: -lexicon.features[name].spec.influence)
@@ -53,11 +55,19 @@ def question_reply(extraction: Extraction, language: Language) -> str:
         for doubt in extraction.implausible.values()
     ]
     if language == "es":
-        parts = ["Antes de puntuar, ¿puede confirmarlo? No me parece plausible: " + "; ".join(asked) + "."]
+        parts = [
+            "Antes de puntuar, ¿puede confirmarlo? No me parece plausible: "
+            + "; ".join(asked)
+            + "."
+        ]
         if extraction.features:
             parts.append(f"Sí he entendido: {_listed(extraction.features, language)}.")
     else:
-        parts = ["Before scoring, could you check this? It does not look plausible: " + "; ".join(asked) + "."]
+        parts = [
+            "Before scoring, could you check this? It does not look plausible: "
+            + "; ".join(asked)
+            + "."
+        ]
         if extraction.features:
             parts.append(f"I did understand: {_listed(extraction.features, language)}.")
     return " ".join(parts)

@@ -335,8 +335,8 @@ class Scorer:
             if kind is _BINS:
                 influence = max(extra) - min(extra)
             else:
-                mean, scale = table
-                span = (float(high) - float(low)) if low is not None and high is not None else scale
+                scale = table[1]
+                span = float(high) - float(low) if low is not None and high is not None else scale
                 influence = abs(extra) * span / scale
             specs.append(
                 FeatureSpec(
