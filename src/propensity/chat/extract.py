@@ -13,6 +13,8 @@ from propensity.chat.lexicon import Lexicon, Meaning
 from propensity.chat.numbers import NumberReading
 from propensity.chat.reading import Extraction, Implausible
 
+_ANSWER_FILLERS = frozenset({":", "=", "is", "es"})
+
 
 class _Reader(NumberReading):
     def answers(self) -> None:
@@ -22,7 +24,7 @@ class _Reader(NumberReading):
                 entry = self.lexicon.features[alias.feature]
                 if entry.numeric or not self._free(alias.feature):
                     continue
-                after = self._skip(index + 1, 1, frozenset({":", "=", "is", "es"}))
+                after = self._skip(index + 1, 1, _ANSWER_FILLERS)
                 answer = self._at(after)
                 if answer is None:
                     continue
