@@ -71,13 +71,10 @@ class Item:
 
     kind: str  # a token kind
     words: tuple[str, ...]
+    text: str  # the words joined by single spaces
     start: int
     end: int
     meanings: tuple[Meaning, ...] = ()
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.words)
 
     def of(self, kind: MeaningKind) -> list[Meaning]:
         return [m for m in self.meanings if m.kind == kind]
@@ -104,7 +101,7 @@ class FeatureLexicon:
 class Lexicon:
     model: str
     features: dict[str, FeatureLexicon]
-    phrases: dict[tuple[str, ...], list[Meaning]] = field(default_factory=dict)
+    phrases: dict[tuple[str, ...], tuple[Meaning, ...]] = field(default_factory=dict)
     # Phrases by their first word, longest first: matching tries only these at each word.
     _by_first: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
@@ -112,9 +109,9 @@ class Lexicon:
         words = words_of(phrase)
         if not words or not words[0][0].isalpha():
             return
-        meanings = self.phrases.setdefault(words, [])
+        meanings = self.phrases.get(words, ())
         if meaning not in meanings:
-            meanings.append(meaning)
+            self.phrases[words] = (*meanings, meaning)
 
     def freeze(self) -> Lexicon:
         self._by_first = {}
@@ -135,17 +132,18 @@ class Lexicon:
                 for words in self._by_first.get(token.text, ()):
                     end = i + len(words)
                     if end <= count and all(tokens[i + k].text == w for k, w in enumerate(words)):
-                        meanings = tuple(self.phrases[words])
+                        last = tokens[end - 1].end
+                        text = " ".join(words)
                         items.append(
-                            Item("word", words, token.start, tokens[end - 1].end, meanings)
+                            Item("word", words, text, token.start, last, self.phrases[words])
                         )
                         i = end
                         break
                 else:
-                    items.append(Item("word", (token.text,), token.start, token.end))
+                    items.append(Item("word", (token.text,), token.text, token.start, token.end))
                     i += 1
                 continue
-            items.append(Item(token.kind, (token.text,), token.start, token.end))
+            items.append(Item(token.kind, (token.text,), token.text, token.start, token.end))
             i += 1
         return items
 

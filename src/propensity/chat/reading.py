@@ -122,7 +122,7 @@ class Reading:
         understood = set(self.features) | set(self.implausible) | set(self.excluded)
         fragments: list[str] = []
         run: list[int] = []
-        for index, item in enumerate([*self.items, Item("break", ("",), 0, 0)]):
+        for index, item in enumerate([*self.items, Item("break", ("",), "", 0, 0)]):
             free = index < len(self.items) and not self.used[index] and item.kind != "break"
             if free and not any(m.feature in understood for m in item.meanings if m.feature):
                 if run and self.clause[run[-1]] != self.clause[index]:

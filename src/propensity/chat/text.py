@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 TokenKind = Literal["number", "word", "symbol", "break"]
@@ -35,17 +36,20 @@ class Token:
     end: int
 
 
+@lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """One character, lower case, accents stripped: still one character (spans map back)."""
+    base = unicodedata.normalize("NFKD", char)
+    kept = "".join(c for c in base if not unicodedata.combining(c)).lower()
+    return kept[:1] or " "
+
+
 def normalise(text: str) -> str:
     """Lower case with accents stripped, one character per input character."""
     text = text.translate(_QUOTES).translate(_SPACES)
     if text.isascii():
         return text.lower()
-    out = []
-    for char in text:
-        base = unicodedata.normalize("NFKD", char)
-        kept = "".join(c for c in base if not unicodedata.combining(c)).lower()
-        out.append(kept[:1] if len(kept) >= 1 else " ")
-    return "".join(out)
+    return "".join(map(_fold, text))
 
 
 def tokenise(text: str) -> list[Token]:
