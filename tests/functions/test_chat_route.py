@@ -63,6 +63,7 @@ def test_implausible_value_is_asked_about_and_nothing_is_scored_or_logged(stack:
         and "95" in body["implausible"]["age"]["reason"]
     )
     assert body["understood"] == {"balance": 1200, "marital": "married"}
+    assert body["defaults"] == [] and body["ask"] == []
     assert "age = 200" in body["reply"] and "plausible" in body["reply"]
     # And no prediction was logged
     scanned = boto3.client("dynamodb").scan(TableName=stack.names["PredictionsTable"])

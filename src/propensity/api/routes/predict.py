@@ -290,10 +290,9 @@ def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog)
         "excluded": extraction.excluded,
         "unrecognised": extraction.unrecognised,
     }
-    if extraction.implausible:
-        missing = [f for f in lexicon.features if f not in extraction.features]
+    if extraction.implausible:  # nothing is scored, so nothing is defaulted yet
         reply = chat_reader.question_reply(extraction, extraction.language)
-        return {**answer, "reply": reply, "defaults": missing, "ask": [], "prediction": None}
+        return {**answer, "reply": reply, "defaults": [], "ask": [], "prediction": None}
     prediction = service.predict(model, extraction.features, source="chat")
     ask = chat_reader.most_influential(lexicon, prediction.imputed)
     reply = chat_reader.prediction_reply(prediction, extraction, ask, extraction.language)
