@@ -36,7 +36,9 @@ _STOPWORDS = SPANISH | ENGLISH | FILLERS | CONJUNCTIONS | CURRENCIES | {
 class Implausible:
     feature: str
     value: Value
-    reason: str
+    reason: str  # in English, for the API; the reply words it in the message's language
+    low: float | None = None  # the training range, for a number outside it
+    high: float | None = None
 
 
 @dataclass
@@ -110,7 +112,9 @@ class Reading:
         if problem and quiet:
             return False
         if problem:
-            self.implausible[feature] = Implausible(feature, tidy(value), problem)
+            self.implausible[feature] = Implausible(
+                feature, tidy(value), problem, spec.low, spec.high
+            )
         else:
             self.features[feature] = tidy(value)
         for index in indexes:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from propensity.chat.lexicon import Lexicon, Value
-from propensity.chat.reading import Extraction, Language
+from propensity.chat.reading import Extraction, Implausible, Language
+from propensity.chat.text import tidy
 from propensity.service.predictions import Prediction
 
 ASK_AT_MOST = 2
@@ -48,12 +49,19 @@ def _excluded(extraction: Extraction, language: Language) -> str:
     )
 
 
+def _doubt(doubt: Implausible, language: Language) -> str:
+    reason = doubt.reason
+    if language == "es" and doubt.low is not None and doubt.high is not None:
+        low, high = _value(tidy(doubt.low), language), _value(tidy(doubt.high), language)
+        reason = f"fuera del rango visto en el entrenamiento, de {low} a {high}"
+    elif language == "es":
+        reason = "no es una categoría que el modelo conozca"
+    return f"{doubt.feature} = {_value(doubt.value, language)} ({reason})"
+
+
 def question_reply(extraction: Extraction, language: Language) -> str:
     """The answer when a value is implausible: ask about it, score nothing."""
-    asked = [
-        f"{doubt.feature} = {_value(doubt.value, language)} ({doubt.reason})"
-        for doubt in extraction.implausible.values()
-    ]
+    asked = [_doubt(doubt, language) for doubt in extraction.implausible.values()]
     if language == "es":
         parts = [
             "Antes de puntuar, ¿puede confirmarlo? No me parece plausible: "

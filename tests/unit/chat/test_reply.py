@@ -60,8 +60,19 @@ def test_an_implausible_value_gets_a_question_naming_the_value_and_the_range() -
     extraction = extract(lexicon("bank"), "tengo 150 años, casado")
     # When the reply is written
     reply = question_reply(extraction, "es")
-    # Then it asks about the value, gives the range and what else was understood
-    assert "age = 150" in reply and "18 to 95" in reply
+    # Then it asks about the value, gives the range and what else was understood, in Spanish
+    assert "age = 150 (fuera del rango visto en el entrenamiento, de 18 a 95)" in reply
     assert reply.startswith("Antes de puntuar") and "Sí he entendido: marital=married." in reply
     english = question_reply(extract(lexicon("telecom"), "5000 calls"), "en")
     assert english.startswith("Before scoring") and "calls = 5000" in english
+    assert "outside the range seen in training (0 to " in english
+
+
+def test_a_category_the_model_does_not_know_is_asked_about() -> None:
+    # Given "job: astronaut" (bank knows no such job)
+    extraction = extract(lexicon("bank"), "job: astronaut, edad 40")
+    # When the reply is written in Spanish / Then it names the value as unknown to the model
+    assert "job = astronaut (no es una categoría que el modelo conozca)" in question_reply(
+        extraction, "es"
+    )
+    assert "technician" in extraction.implausible["job"].reason  # the API lists the known ones
