@@ -18,7 +18,8 @@ _ANSWER_FILLERS = frozenset({":", "=", "is", "es"})
 
 class _Reader(NumberReading):
     def answers(self) -> None:
-        """ "hipoteca sí", "loan: no", and "job: astronaut" (a value the model does not know)."""
+        """Answers after a feature's name: "hipoteca sí", "loan: no", and "job: astronaut" (a
+        value the model does not know, asked about)."""
         for index, item in enumerate(self.items):
             for alias in item.of("alias"):
                 entry = self.lexicon.features[alias.feature]

@@ -12,10 +12,12 @@ from propensity.chat.lexicon import CURRENCIES, FILLERS, GLUED_ONLY, ORDINALS
 from propensity.chat.reading import Reading
 from propensity.chat.text import parse_number
 
+_AROUND = FILLERS | CURRENCIES  # what may stand between a number and its unit or name
+
 
 class NumberReading(Reading):
     def numbers(self) -> None:
-        found = []  # (index of the number, value, index after it, is it written with a multiplier)
+        found = []  # (index of the number, its value, the index after it and its multiplier)
         for index, item in enumerate(self.items):
             if item.kind != "number" or self.used[index]:
                 continue
@@ -36,15 +38,15 @@ class NumberReading(Reading):
             for (index, value, after), before in zip(found, befores, strict=True):
                 if self.used[index]:
                     continue
-                self._link_after(index, value, after, before, strong=strong)
+                self._link_after(index, value, after, strong=strong)
                 if strong and not self.used[index]:
                     self._link_before(index, value, before)
-        for (index, value, after), before in zip(found, befores, strict=True):
+        for index, value, after in found:
             if not self.used[index]:
-                self._link_context(index, value, after, before)
+                self._link_context(index, value, after)
 
     def _before(self, index: int) -> int:
-        return self._skip(index - 1, -1, FILLERS | CURRENCIES)
+        return self._skip(index - 1, -1, _AROUND)
 
     def _allowed(self, feature: str, index: int) -> bool:
         entry = self.lexicon.features[feature]
@@ -64,13 +66,11 @@ class NumberReading(Reading):
                 )
         return False
 
-    def _link_after(
-        self, index: int, value: float, after: int, before: int, *, strong: bool
-    ) -> None:
-        unit = self._skip(after, 1, FILLERS | CURRENCIES)
+    def _link_after(self, index: int, value: float, after: int, *, strong: bool) -> None:
+        unit = self._skip(after, 1, _AROUND)
         if unit < 0 or self._at(unit) is None:
             return
-        following = self._skip(unit + 1, 1, FILLERS | CURRENCIES)
+        following = self._skip(unit + 1, 1, _AROUND)
         labels_next = following >= 0 and self.items[following].kind == "number"
         if strong and labels_next and not self.used[following]:
             return  # "calls 85 minutes 516": "minutes" names the number after it
@@ -80,7 +80,7 @@ class NumberReading(Reading):
         if before >= 0:
             self._link(index, value, before, *range(before + 1, index))
 
-    def _link_context(self, index: int, value: float, after: int, before: int) -> None:
+    def _link_context(self, index: int, value: float, after: int) -> None:
         """A day next to a month ("15 de junio", "March 5"), or a number alone in its clause."""
         neighbours = [self._skip(after, 1, ORDINALS), self._skip(index - 1, -1, ORDINALS)]
         for neighbour in neighbours:
@@ -102,5 +102,3 @@ class NumberReading(Reading):
                     and self._set_number(name, value, index, quiet=True)
                 ):
                     return
-
-    # -- result ---------------------------------------------------------------------------------
