@@ -1181,8 +1181,8 @@ imported (tests/bench/test_predict_imports.py). What remains is mostly not ours:
 import (its OpenAPI pydantic models alone are ~0.2 s), boto3 + botocore (including the service
 models, endpoint rules and the 1.2 MB `endpoints.json` it parses when the clients are made),
 Mangum (asyncio) and pydantic-settings: the floor column. Of ours, the largest are the
-predict routes' FastAPI/pydantic definitions, the chat route's regular expressions
-(`service/chat.py` compiles them at import) and the model-config and schema pydantic models."""
+predict routes' FastAPI/pydantic definitions and the model-config and schema pydantic models
+(the chat reader is imported on the first chat request)."""
 
 
 SCORER_NOTE = """The scorer is already one pass over a precompiled per-feature plan (flat tuples,
