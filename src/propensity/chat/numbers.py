@@ -8,6 +8,8 @@ its clause ("student, 21, single"). Each is checked against the training range.
 
 from __future__ import annotations
 
+import math
+
 from propensity.chat.lexicon import CURRENCIES, FILLERS, GLUED_ONLY, ORDINALS
 from propensity.chat.reading import Reading
 from propensity.chat.text import parse_number
@@ -32,7 +34,8 @@ class NumberReading(Reading):
                 factor = float(nxt.of("multiplier")[0].value)
                 after += 1
             value = parse_number(item.text, multiplied=factor != 1.0) * factor
-            found.append((index, value, after))
+            if math.isfinite(value):  # 400 nines overflow to infinity: not a number anyone means
+                found.append((index, value, after))
         befores = [self._before(index) for index, _, _ in found]
         for strong in (True, False):  # units after the number, names before it, then the rest
             for (index, value, after), before in zip(found, befores, strict=True):

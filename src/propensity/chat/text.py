@@ -7,6 +7,7 @@ nested quantifiers finds the tokens, so the cost grows linearly with the message
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -91,4 +92,6 @@ def parse_number(raw: str, *, multiplied: bool = False) -> float:
 
 def tidy(value: float) -> float | int:
     """Integral values as ints (45, not 45.0), the rest rounded to 4 decimals."""
+    if not math.isfinite(value):
+        return value
     return int(value) if value == int(value) else round(value, 4)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from propensity.chat import build_lexicon, extract, lexicon_for, normalise, parse_number
@@ -155,6 +157,15 @@ def test_a_chat_section_naming_an_unknown_feature_is_refused() -> None:
         ModelConfig.model_validate(raw)
 
 
+def test_a_number_beyond_float_range_is_not_read_and_does_not_fail() -> None:
+    # Given a balance of 400 nines (infinity as a float)
+    extraction = extract(lexicon("bank"), "saldo " + "9" * 400 + ", 45 años")
+    # Then it is left unread (reported as not understood) and the rest is read
+    assert extraction.features == {"age": 45}
+    assert extraction.implausible == {}
+    assert extraction.unrecognised == ["saldo " + "9" * 400]
+
+
 def test_a_long_message_is_read_in_one_pass() -> None:
     # Given a 10,000-character message made of a repeated sentence
     sentence = "Tengo 45 años, saldo 1.200 €, hipoteca sí, soy técnico, casado. "
@@ -170,3 +181,37 @@ def test_a_long_message_is_read_in_one_pass() -> None:
         "housing": "yes",
     }
     assert extraction.implausible == {}
+
+
+# Pieces people (and hostile clients) type: numbers with separators and signs, units, negations,
+# accents, symbols, stray punctuation.
+_PIECES = [
+    "45", "-3", "1.200", "2,5", "0.125", "1 200", "9" * 30, "k", "mil", "M", "años", "GB", "€",
+    "$", "9" * 400, "saldo", "edad", "no", "sin", "never", "not", "y", "and", ",", ".", ":", "=",
+    "-", "'", "técnico", "casado", "hipoteca", "sí", "may", "unknown", "ñ", "¿", "\u00a0", "\n",
+    "x_y",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES) | st.text(max_size=5), max_size=40),
+    st.sampled_from(["bank", "telecom", "churn"]),
+)
+def test_any_text_is_read_without_error_into_known_values(pieces: list[str], model: str) -> None:
+    # Given any mix of numbers, units, negations, symbols and random text
+    message = " ".join(pieces)
+    known = lexicon(model).features
+    # When it is read
+    extraction = extract(lexicon(model), message)
+    # Then every category is one the scorecard knows and every number is inside its range
+    for name, value in extraction.features.items():
+        spec = known[name].spec
+        if spec.kind == "categorical":
+            assert value in spec.categories
+        else:
+            assert isinstance(value, int | float)
+            assert spec.low is not None and spec.high is not None
+            assert spec.low <= value <= spec.high
+    # And nothing is both understood and doubted
+    assert not set(extraction.features) & set(extraction.implausible)
