@@ -172,6 +172,49 @@ class DriftConfig(_Strict):
     bins: Annotated[int, Field(ge=2, le=50)] = 10
 
 
+class ChatFeatureConfig(_Strict):
+    """How people name one feature in a chat message (see the README's chat section)."""
+
+    # Words naming the feature, by language (the language also tells how to reply).
+    es: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+    # Words written next to a number of this feature, with the factor to the feature's unit.
+    units: dict[str, float] = Field(default_factory=dict)
+    # Synonyms of each category value (the value itself is always understood too).
+    values: dict[str, list[str]] = Field(default_factory=dict)
+    # The category meant when a value is negated ("not married" = single).
+    opposites: dict[str, str] = Field(default_factory=dict)
+    # Synonyms that count only in a clause that also names the feature ("may" the month).
+    ambiguous: list[str] = Field(default_factory=list)
+    # Every value counts only in a clause naming the feature ("previous campaign ... failed").
+    needs_alias: bool = False
+    # A word right before the number that means it is not this feature ("worked 42 years").
+    not_after: list[str] = Field(default_factory=list)
+    # A number next to a value of this categorical feature is this feature ("15 de junio").
+    next_to: str | None = None
+    # A number standing alone in a clause ("student, 21, single") is this feature.
+    bare_number: bool = False
+
+
+class ChatPhrase(_Strict):
+    """Fixed wordings that set several features at once ("never contacted")."""
+
+    says: Annotated[list[str], Field(min_length=1)]
+    sets: Annotated[dict[str, float | str], Field(min_length=1)]
+
+
+class ChatConfig(_Strict):
+    """The model's chat lexicon. Without it, feature names and category values are understood
+    as they are written."""
+
+    examples: list[str] = Field(default_factory=list)
+    # How a yes/no question is answered; a categorical with a yes and a no category is binary.
+    yes: list[str] = Field(default_factory=lambda: ["yes", "si", "sí", "true"])
+    no: list[str] = Field(default_factory=lambda: ["no", "false", "none"])
+    features: dict[str, ChatFeatureConfig] = Field(default_factory=dict)
+    phrases: list[ChatPhrase] = Field(default_factory=list)
+
+
 class ModelConfig(_Strict):
     name: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
     title: str
@@ -185,6 +228,17 @@ class ModelConfig(_Strict):
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     limitations: list[str] = Field(default_factory=list)
+    chat: ChatConfig = ChatConfig()
+
+    @model_validator(mode="after")
+    def _chat_names_features(self) -> ModelConfig:
+        known = set(self.features.all)
+        named = set(self.chat.features) | {n for p in self.chat.phrases for n in p.sets}
+        named |= {f.next_to for f in self.chat.features.values() if f.next_to}
+        unknown = named - known
+        if unknown:
+            raise ValueError(f"chat names features the model does not have: {sorted(unknown)}")
+        return self
 
     def label_for(self, prediction: int) -> str:
         return self.target.positive_label if prediction == 1 else self.target.negative_label

@@ -7,6 +7,7 @@ screenshot of each is saved to test-output/screenshots/.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -16,8 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
 
-from propensity.local.stack_run import LocalStack
+from propensity.config import packaged_config_dir
+from propensity.local.stack_run import DATA_DIR, LocalStack
 from propensity.local.template import REPO_ROOT, Stack
+from tests.support.chat_lexicons import CHAT_MODEL_DIR
 
 from .httpclient import call_json
 
@@ -40,12 +43,27 @@ JOB_TIMEOUT_MS = 180_000
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # Feedback alone never retrains here (RetrainMinFeedback=50): the only new version is the one
     # the Models tab asks for. ModelRefreshSeconds=0 makes a promotion visible at once.
     template = Stack(parameters={"RetrainMinFeedback": "50", "ModelRefreshSeconds": "0"})
-    with LocalStack(port=0, run_schedules=False, quiet=True, stack=template) as running:
-        yield running
+    # A third model, added the way a user adds one: a TOML (with its [chat] section) next to the
+    # shipped ones and its dataset in the data directory. The functions read model configs from
+    # the package's directory; for this stack that directory is a copy with churn.toml added.
+    configs = tmp_path_factory.mktemp("model_configs")
+    for shipped in packaged_config_dir().glob("*.toml"):
+        shutil.copy(shipped, configs)
+    shutil.copy(CHAT_MODEL_DIR / "churn.toml", configs)
+    data = tmp_path_factory.mktemp("data")
+    for dataset in DATA_DIR.glob("*.csv.gz"):
+        (data / dataset.name).symlink_to(dataset)
+    (data / "churn.csv.gz").write_bytes(gzip.compress((CHAT_MODEL_DIR / "churn.csv").read_bytes()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("propensity.config.packaged_config_dir", lambda: configs)
+        with LocalStack(
+            port=0, run_schedules=False, quiet=True, stack=template, data_dir=data
+        ) as running:
+            yield running
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +204,44 @@ def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: Lo
         assert expected in understood
     assert telecom.get_by_test_id("version").inner_text() == "telecom v1"
     screenshot(page, "chat")
+
+
+def test_chat_understands_a_model_added_by_config_only(page: Page) -> None:
+    # Given the churn model, which exists only as a TOML with a [chat] section and a CSV
+    page.select_option("#model-select", "churn")
+    page.wait_for_selector("#champion-badge:has-text('v1')")
+    page.click("#tab-button-chat")
+    # Then the chat tab shows the example sentences of its config
+    examples = page.get_by_test_id("chat-example").all_inner_texts()
+    assert examples[0].startswith("I have been a customer for 12 months")
+    # When the first example is picked and sent
+    page.get_by_test_id("chat-example").nth(0).click()
+    page.click("#chat-send")
+    answer = page.get_by_test_id("chat-answer").nth(0)
+    answer.wait_for()
+    # Then all four fields it names are understood, with a churn prediction
+    chips = {
+        chip.get_attribute("data-feature"): chip.inner_text()
+        for chip in answer.locator(".understood .chip").all()
+    }
+    assert chips == {
+        "tenure": "tenure = 12",
+        "MonthlyCharges": "MonthlyCharges = 70",
+        "Contract": "Contract = Month-to-month",
+        "InternetService": "InternetService = Fiber optic",
+    }
+    assert answer.get_by_test_id("version").inner_text() == "churn v1"
+    assert "Partner" in answer.get_by_test_id("chat-ask").inner_text()
+    # When an implausible value is sent
+    page.fill("#chat-input", "customer for 100 years, no partner")
+    page.click("#chat-send")
+    doubt = page.get_by_test_id("chat-answer").nth(1)
+    doubt.wait_for()
+    # Then it is asked about and nothing is scored
+    assert "tenure = 1200" in doubt.get_by_test_id("chat-doubts").inner_text()
+    assert "Before scoring" in doubt.inner_text()
+    assert doubt.get_by_test_id("probability").count() == 0
+    screenshot(page, "chat-third-model")
 
 
 def test_metrics_tab_draws_every_chart(page: Page) -> None:

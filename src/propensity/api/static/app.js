@@ -6,13 +6,6 @@ const root = document.documentElement;
 const $ = (selector) => document.querySelector(selector);
 const state = { models: [], model: "", detail: null, tab: "predict", jobTimer: null };
 
-const CHAT_EXAMPLES = {
-  bank: [
-    "Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado",
-    "I'm 30, single, no housing loan, balance 2,500",
-  ],
-  telecom: ["hago 85 llamadas, 516 minutos, 56 SMS y uso 22 GB", "I make 40 calls, 300 minutes and use 15 GB"],
-};
 const HEADLINE = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"];
 const TREND = ["roc_auc", "pr_auc", "f1"];
 
@@ -97,8 +90,8 @@ async function selectModel(name) {
   $("#predict-result").replaceChildren();
   $("#chat-log").replaceChildren();
   $("#job").replaceChildren();
-  renderChatExamples();
   await guarded(`Loading model ${name}`, refreshChampion);
+  renderChatExamples();
   if (!state.detail) $("#champion-badge").textContent = "no champion serving";
   renderPredictForm();
   await openTab(state.tab);
@@ -256,11 +249,13 @@ async function onPredict(event) {
 // ---------------------------------------------------------------------------------------------
 // Chat
 
+// The examples come from the model's own config ([chat] examples), served with its detail.
 function renderChatExamples() {
-  const examples = CHAT_EXAMPLES[state.model] || [];
+  const examples = state.detail?.chat_examples || [];
+  $("#chat-input").placeholder = examples[0] || "Describe the client";
   $("#chat-examples").replaceChildren(
     ...examples.map((text) =>
-      h("button", { type: "button", class: "example", onclick: () => { $("#chat-input").value = text; } }, text),
+      h("button", { type: "button", class: "example", "data-testid": "chat-example", onclick: () => { $("#chat-input").value = text; } }, text),
     ),
   );
 }
@@ -276,15 +271,20 @@ async function onChat(event) {
   try {
     const answer = await api.chat(model, message);
     const understood = Object.entries(answer.understood);
+    const doubts = Object.entries(answer.implausible || {});
+    const excluded = Object.entries(answer.excluded || {});
     log.append(
       h(
         "div",
         { class: "bubble bot", "data-testid": "chat-answer" },
         h("p", {}, answer.reply),
         h("p", { class: "understood" }, "Understood: ", understood.map(([k, v]) => h("span", { class: "chip", "data-feature": k }, `${k} = ${v}`))),
+        doubts.length ? h("p", { class: "doubts", "data-testid": "chat-doubts" }, "Please check: ", doubts.map(([k, d]) => h("span", { class: "chip doubt", "data-feature": k, title: d.reason }, `${k} = ${d.value}`))) : null,
+        excluded.length ? h("p", { class: "hint excluded" }, `Ruled out: ${excluded.map(([k, v]) => `${k} ≠ ${v.join(", ")}`).join("; ")}`) : null,
         answer.defaults.length ? h("p", { class: "hint defaults" }, `Filled with defaults: ${answer.defaults.join(", ")}`) : null,
+        answer.ask?.length ? h("p", { class: "hint ask", "data-testid": "chat-ask" }, `Tell me next: ${answer.ask.join(", ")}`) : null,
         answer.unrecognised?.length ? h("p", { class: "hint" }, `Not understood: ${answer.unrecognised.join(" · ")}`) : null,
-        predictionCard(model, answer.prediction),
+        answer.prediction ? predictionCard(model, answer.prediction) : null,
       ),
     );
     $("#chat-input").value = "";
