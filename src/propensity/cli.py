@@ -169,6 +169,7 @@ def cmd_serve(args: argparse.Namespace, _settings: CliSettings) -> int:
         schedule_seconds=args.schedule_seconds,
         emulator_port=args.emulator_port,
         bootstrap=not args.no_bootstrap,
+        retrain_min_feedback=args.retrain_min_feedback,
     )
 
 
@@ -286,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--no-bootstrap", action="store_true", help="do not train the first model versions"
+    )
+    serve.add_argument(
+        "--retrain-min-feedback",
+        type=int,
+        default=20,
+        help="the template's RetrainMinFeedback: feedback rows that retrain a model (default 20, "
+        "a demo-sized batch; 0 uses each model's own promotion.min_feedback)",
     )
     serve.set_defaults(handler=cmd_serve)
 

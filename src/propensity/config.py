@@ -132,10 +132,30 @@ class PromotionConfig(_Strict):
     slice_min_rows: Annotated[int, Field(ge=10)] = 100
     slice_max_gap_increase: Annotated[float, Field(ge=0, le=1)] = 0.03
     slice_max_auc_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # A candidate whose scorecard is larger is never promoted (GET /models/{m} serves it, and
+    # Lambda answers at most 6 MB).
+    max_scorecard_bytes: Annotated[int, Field(ge=10_000)] = 256_000
     # No other metric may fall by more than this against the champion ("no metric collapse").
     max_metric_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
     # The batch of new labelled rows worth a retrain (settings can lower it for demos and tests).
     min_feedback: Annotated[int, Field(ge=1)] = 1
+
+
+class FeedbackConfig(_Strict):
+    """What labelled rows from outside (feedback, uploads) may bring into training."""
+
+    # Explicit bounds per numeric feature: a value outside gets a 422 naming the field.
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # Whatever a feature's bounds, no number beyond this magnitude is stored (±1e308 broke
+    # every model using standard scaling).
+    max_abs_value: Annotated[float, Field(gt=0)] = 1e9
+    # Without explicit bounds, rows with a number further outside the training range than this
+    # many times its width are left out of training, and counted.
+    range_margin: Annotated[float, Field(ge=0)] = 1.0
+    # A category never seen in training is stored, but trained as unknown until this many
+    # extra rows carry it; at most ``max_new_categories`` new ones per feature are learnt.
+    min_category_support: Annotated[int, Field(ge=1)] = 30
+    max_new_categories: Annotated[int, Field(ge=0)] = 20
 
 
 class DriftConfig(_Strict):
@@ -226,6 +246,7 @@ class ModelConfig(_Strict):
     split: SplitConfig = SplitConfig()
     threshold: ThresholdConfig = ThresholdConfig()
     promotion: PromotionConfig = PromotionConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
     drift: DriftConfig = DriftConfig()
     limitations: list[str] = Field(default_factory=list)
     chat: ChatConfig = ChatConfig()

@@ -58,7 +58,9 @@ class RetrainSettings(_FunctionSettings):
     artifacts_bucket: Annotated[str, Field(min_length=3)]
     feedback_table: Annotated[str, Field(min_length=3)]
     predictions_table: Annotated[str, Field(min_length=3)]
-    retrain_min_feedback: Annotated[int, Field(ge=1)] = 1
+    # 0: each model's own promotion.min_feedback; a positive value overrides it for every model
+    # (small batches for demos and tests).
+    retrain_min_feedback: Annotated[int, Field(ge=0)] = 0
     datasets_prefix: str = "datasets/"
     # The function's timeout: a job still "running" after this long was cut off mid-retrain.
     retrain_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = 900

@@ -54,6 +54,10 @@ TEST_ENVIRONMENT = {
 }
 
 
+# The shipped configs retrain from 200-500 new rows; the handler tests retrain from one.
+SMALL_BATCHES = {"RetrainMinFeedback": "1"}
+
+
 def apply_environment(
     env: pytest.MonkeyPatch,
     stack: Stack | None = None,
@@ -72,7 +76,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """Tables and bucket created from infra/template.yaml in moto, functions' env applied."""
     apply_environment(monkeypatch)
     with mock_aws():
-        stack = Stack()
+        stack = Stack(parameters=SMALL_BATCHES)
         stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
         apply_environment(monkeypatch, stack)
         metrics.clear_metrics()

@@ -13,7 +13,8 @@ import pytest
 
 from propensity.cli import main
 from propensity.local.stack_run import LocalStack
-from propensity.local.template import REPO_ROOT
+from propensity.local.template import REPO_ROOT, Stack
+from tests.functions.conftest import SMALL_BATCHES
 
 from .httpclient import call_json
 
@@ -32,7 +33,9 @@ BANK_FEATURES = {
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(port=0, run_schedules=False, quiet=True) as running:
+    # One feedback row retrains here (the shipped configs wait for 200-500).
+    template = Stack(parameters=SMALL_BATCHES)
+    with LocalStack(port=0, run_schedules=False, quiet=True, stack=template) as running:
         yield running
 
 

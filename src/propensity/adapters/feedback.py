@@ -132,19 +132,24 @@ class DynamoFeedbackStore:
             raise StorageError(f"feedback {model}/{feedback_id} vanished after a duplicate write")
         return _from_item(dynamo.from_item(item))
 
-    def list_for_model(self, model: str) -> list[FeedbackRecord]:
+    def _items(self, model: str, prefix: str, what: str) -> list[dict[str, Any]]:
+        """Every item of ``model`` whose sort key starts with ``prefix`` (consistent read)."""
         try:
-            items = dynamo.query_all(
-                self._db,
-                TableName=self.table,
-                KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
-                ExpressionAttributeNames={"#m": "model", "#i": "item"},
-                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": FEEDBACK_PREFIX}},
-                ConsistentRead=True,
+            return list(
+                dynamo.query_all(
+                    self._db,
+                    TableName=self.table,
+                    KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
+                    ExpressionAttributeNames={"#m": "model", "#i": "item"},
+                    ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": prefix}},
+                    ConsistentRead=True,
+                )
             )
-            return [_from_item(i) for i in items]
         except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"feedback of {model}") from exc
+            raise translate(exc, f"{what} of {model}") from exc
+
+    def list_for_model(self, model: str) -> list[FeedbackRecord]:
+        return [_from_item(i) for i in self._items(model, FEEDBACK_PREFIX, "feedback")]
 
     def pending(self, model: str) -> int:
         try:
@@ -187,19 +192,7 @@ class DynamoFeedbackStore:
         return self._put_and_count(model, item, rows, f"upload {model}/{upload_id}")
 
     def list_uploads(self, model: str) -> list[dict[str, Any]]:
-        try:
-            return list(
-                dynamo.query_all(
-                    self._db,
-                    TableName=self.table,
-                    KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
-                    ExpressionAttributeNames={"#m": "model", "#i": "item"},
-                    ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": UPLOAD_PREFIX}},
-                    ConsistentRead=True,
-                )
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"uploads of {model}") from exc
+        return self._items(model, UPLOAD_PREFIX, "uploads")
 
     def put_job(self, job: RetrainJob) -> None:
         try:
@@ -236,18 +229,7 @@ class DynamoFeedbackStore:
         return _job_from_item(dynamo.from_item(item))
 
     def list_jobs(self, model: str) -> list[RetrainJob]:
-        try:
-            items = dynamo.query_all(
-                self._db,
-                TableName=self.table,
-                KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
-                ExpressionAttributeNames={"#m": "model", "#i": "item"},
-                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": JOB_PREFIX}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"retrain jobs of {model}") from exc
-        return [_job_from_item(i) for i in items]
+        return [_job_from_item(i) for i in self._items(model, JOB_PREFIX, "retrain jobs")]
 
 
 def _job_from_item(values: dict[str, Any]) -> RetrainJob:

@@ -41,11 +41,14 @@ def serve(
     schedule_seconds: float | None = None,
     emulator_port: int = 0,
     bootstrap: bool = True,
+    retrain_min_feedback: int = 20,
 ) -> int:
     from propensity.local.stack_run import LocalStack
+    from propensity.local.template import Stack
 
     configure_logging()
     stack = LocalStack(
+        stack=Stack(parameters={"RetrainMinFeedback": str(retrain_min_feedback)}),
         port=default_port() if port is None else port,
         host=host,
         emulator_port=emulator_port,

@@ -11,6 +11,17 @@ from propensity.errors import InvalidInputError
 from propensity.scoring.scorecard import check_category
 
 
+def _check_bounds(config: ModelConfig, field: str, name: str, value: float) -> None:
+    rules = config.feedback
+    if abs(value) > rules.max_abs_value:
+        raise InvalidInputError(field, f"{value:.12g} is beyond ±{rules.max_abs_value:.12g}")
+    bounds = rules.bounds.get(name)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise InvalidInputError(
+            field, f"{value:.12g} is outside [{bounds[0]:.12g}, {bounds[1]:.12g}] (feedback.bounds)"
+        )
+
+
 def validate_features(
     config: ModelConfig, features: Mapping[str, Any], *, prefix: str = "features"
 ) -> dict[str, Any]:
@@ -39,6 +50,7 @@ def validate_features(
                 raise InvalidInputError(
                     f"{prefix}.{name}", "must be a finite number (not NaN or infinity)"
                 )
+            _check_bounds(config, f"{prefix}.{name}", name, float(value))
         clean[name] = value
     for name in config.features.categorical:
         value = features.get(name)

@@ -60,6 +60,17 @@ def decide(
     primary = _value(candidate, rule.metric)
     if not math.isfinite(primary):
         return Decision(False, f"candidate {rule.metric} is not a number")
+    size = (evidence or {}).get("scorecard_bytes")
+    if size is not None and size > rule.max_scorecard_bytes:
+        guard = Guard(
+            "scorecard_size",
+            "",
+            float(size),
+            float(rule.max_scorecard_bytes),
+            False,
+            f"scorecard is {size:,} bytes, over the limit of {rule.max_scorecard_bytes:,}",
+        )
+        return Decision(False, guard.detail, (guard,))
     if champion is None:
         return Decision(True, f"first version ({rule.metric} {primary:.4f})")
     guards = [*_collapse_guards(rule, candidate, champion)]

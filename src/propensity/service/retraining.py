@@ -84,7 +84,7 @@ class RetrainOrchestrator:
         uploads: UploadStore | None = None,
         jobs: JobStore | None = None,
         drift: DriftCheck | None = None,
-        min_feedback: int = 1,
+        min_feedback: int = 0,
         lock_seconds: int = 1800,
         job_timeout_seconds: int = 900,
         clock: Callable[[], str] | None = None,
@@ -118,8 +118,9 @@ class RetrainOrchestrator:
         return self._feedback.pending(model)
 
     def min_feedback(self, model: str) -> int:
-        """The stack's RETRAIN_MIN_FEEDBACK, or the model's own threshold when that is higher."""
-        return max(self._min_feedback, self.config(model).promotion.min_feedback)
+        """The model's own batch size (``promotion.min_feedback``), unless the stack's
+        RETRAIN_MIN_FEEDBACK overrides it (a positive value: demos and tests)."""
+        return self._min_feedback or self.config(model).promotion.min_feedback
 
     # --- what arrives -------------------------------------------------------------------------
 
@@ -133,8 +134,9 @@ class RetrainOrchestrator:
 
     def retrain_if_due(self, model: str, *, trigger: str) -> RetrainOutcome | None:
         """Retrain when the model's pending feedback reached its ``min_feedback``."""
+        threshold = self.min_feedback(self.config(model).name)  # UnknownModelError first
         pending = self.pending_feedback(model)
-        if pending < self.min_feedback(model):
+        if pending < threshold:
             log.info("%s: %d pending feedback, below min_feedback; nothing to do", model, pending)
             return None
         return self.retrain(model, trigger=trigger)

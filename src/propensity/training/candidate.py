@@ -22,7 +22,13 @@ from propensity.scoring import Scorer
 from propensity.training.dataset import load_labelled_csv, parse_dataset
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
 from propensity.training.gate_evidence import gate_evidence
-from propensity.training.train import TrainedModel, render_artifacts, split_frame, train_model
+from propensity.training.train import (
+    SCORECARD_FILE,
+    TrainedModel,
+    render_artifacts,
+    split_frame,
+    train_model,
+)
 
 
 def finite_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -89,6 +95,7 @@ def candidate_from(
     """Render a trained model's artifacts and score the comparators on its held-out rows."""
     files = render_artifacts(trained, plots=False, profile=None)
     comparisons, evidence = _evidence(trained, comparators or {})
+    evidence = {**evidence, "scorecard_bytes": len(files[SCORECARD_FILE])}
     return Candidate(
         model=trained.config.name,
         version=trained.version,
@@ -140,8 +147,10 @@ class SklearnTrainer:
         comparators: Mapping[str, Scorer],
     ) -> Candidate:
         base = self._base(config, data)
-        extra, excluded = without_held_out_rows(config, base, self.extra_rows(config, data))
-        lineage = {**data.lineage(), "held_out_matches_excluded": excluded}
+        train, test = split_frame(base, config)
+        extra, excluded = without_held_out_rows(config, test, self.extra_rows(config, data))
+        extra, screened = admissible_rows(config, train, extra)
+        lineage = {**data.lineage(), "held_out_matches_excluded": excluded, **screened}
         trained = train_model(
             config,
             base,
@@ -154,7 +163,7 @@ class SklearnTrainer:
 
 
 def without_held_out_rows(
-    config: ModelConfig, base: pd.DataFrame, extra: pd.DataFrame
+    config: ModelConfig, test: pd.DataFrame, extra: pd.DataFrame
 ) -> tuple[pd.DataFrame, int]:
     """``extra`` without the rows whose features equal a held-out row's, and how many those were.
 
@@ -164,11 +173,49 @@ def without_held_out_rows(
     """
     if extra.empty:
         return extra, 0
-    _, test = split_frame(base, config)
     features = config.features.all
     held_out = set(_row_hashes(test[features]))
     keep = ~np.isin(_row_hashes(extra[features]), list(held_out))
     return extra[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def admissible_rows(
+    config: ModelConfig, train: pd.DataFrame, extra: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``extra`` as training may use it, and how many rows each rule touched.
+
+    Rows with a number far outside the training range (``feedback.bounds``, else the range
+    widened by ``range_margin`` times its width) are left out; categories never seen in training
+    count as unknown (missing) until ``min_category_support`` rows carry them, and at most
+    ``max_new_categories`` new values per feature are learnt: a flood of fresh strings cannot
+    grow the scorecard.
+    """
+    rules = config.feedback
+    if extra.empty:
+        return extra, {"out_of_range_excluded": 0, "new_categories_as_unknown": 0}
+    keep = np.ones(len(extra), dtype=bool)
+    for name in config.features.numeric:
+        values = extra[name].to_numpy(dtype=float)
+        if name in rules.bounds:
+            low, high = rules.bounds[name]
+        else:
+            low, high = float(train[name].min()), float(train[name].max())
+            width = (high - low) or max(abs(high), 1.0)
+            low, high = low - rules.range_margin * width, high + rules.range_margin * width
+        keep &= np.isnan(values) | ((values >= low) & (values <= high))
+    kept = extra[keep].reset_index(drop=True)
+    unknown = 0
+    for name in config.features.categorical:
+        known = set(train[name].dropna())
+        counts = kept[name][~kept[name].isin(known) & kept[name].notna()].value_counts()
+        learnt = set(counts[counts >= rules.min_category_support].index[: rules.max_new_categories])
+        demoted = kept[name].notna() & ~kept[name].isin(known | learnt)
+        unknown += int(demoted.sum())
+        kept.loc[demoted, name] = np.nan
+    return kept, {
+        "out_of_range_excluded": int((~keep).sum()),
+        "new_categories_as_unknown": unknown,
+    }
 
 
 def _row_hashes(frame: pd.DataFrame) -> NDArray[Any]:

@@ -37,7 +37,7 @@ from propensity.service.drift_reports import drift_report_key
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings
 from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
-from tests.functions.conftest import ADMIN_TOKEN, apply_environment
+from tests.functions.conftest import ADMIN_TOKEN, SMALL_BATCHES, apply_environment
 
 MODELS = ("bank", "telecom")
 ADMIN_HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
@@ -103,7 +103,7 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
     """All routers in one app on a template-made moto stack, both v1 champions published."""
     with pytest.MonkeyPatch.context() as env, mock_aws():
         apply_environment(env, base=AWS_ENV)
-        stack = Stack()
+        stack = Stack(parameters=SMALL_BATCHES)
         stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
         apply_environment(env, stack, base=AWS_ENV)
         metrics.clear_metrics()

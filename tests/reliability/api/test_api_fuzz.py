@@ -37,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from propensity.api.app import all_routers, create_app
 from propensity.api.dependencies import Services
+from propensity.config import FeedbackConfig
 from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
 from tests.reliability.api.conftest import ADMIN_HEADERS, MODELS, Api
 from tests.reliability.figures import record
@@ -238,7 +239,21 @@ def _row_is_valid(
         return False
     if for_feedback and all(row.get(name) is None for name in specs):
         return False  # a labelled example must hold at least one value
+    if for_feedback and any(
+        specs.get(name, []) is None and _beyond_feedback_limit(value) for name, value in row.items()
+    ):
+        return False  # stored feedback trains models: absurd magnitudes are refused
     return all(_valid_value(row[name], specs[name]) for name in row if name in specs)
+
+
+def _beyond_feedback_limit(value: Any) -> bool:
+    """Beyond the shipped configs' ``feedback.max_abs_value`` (1e9, the default)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return abs(float(value)) > FeedbackConfig().max_abs_value
+    except OverflowError:
+        return True
 
 
 LABELS = st.sampled_from([(1, True), (0, True), ("yes", True), (False, True), ("maybe", False)])

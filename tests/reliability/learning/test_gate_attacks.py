@@ -7,6 +7,7 @@ round, and counts what the gate let through. Figures go to the ``learning`` suit
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +20,13 @@ import pytest
 from numpy.typing import NDArray
 
 from propensity.config import ModelConfig, load_model_config
+from propensity.errors import InvalidInputError
 from propensity.records import RetrainOutcome
 from propensity.scoring import Scorer
+from propensity.service.catalog import ModelCatalog
+from propensity.service.champions import ChampionCache
 from propensity.service.feedback import FeedbackService
+from propensity.service.predictions import PredictionService
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.dataset import load_dataset
@@ -256,3 +261,70 @@ def test_held_out_rows_sent_as_feedback_are_excluded_and_counted(
     assert outcome.metrics["roc_auc"] == pytest.approx(
         float(bank_loop.v1.metrics["roc_auc"]), abs=1e-12
     )
+
+
+def test_a_flood_of_fresh_categories_cannot_grow_the_scorecard(bank_loop: Loop) -> None:
+    # Given 32,000 feedback rows, each with a job string never seen before
+    train = _training_rows(bank_loop)
+    flood = train.iloc[np.random.default_rng(5).integers(0, len(train), 32_000)].copy()
+    flood["job"] = [f"job-{i}" for i in range(len(flood))]
+    bank_loop.send(flood, flood["y"].to_numpy())
+    # When retrained
+    outcome = bank_loop.round()
+    version = bank_loop.registry.get_version("bank", outcome.version)
+    scorecard = bank_loop.artifacts.objects[version.scorecard_key]
+    catalog = ModelCatalog(
+        {"bank": bank_loop.config},
+        bank_loop.registry,
+        PredictionService(
+            ChampionCache(bank_loop.registry, bank_loop.artifacts, refresh_seconds=0),
+            FakePredictionLog(),
+            models=["bank"],
+            log_ttl_days=90,
+            batch_limit=10,
+        ),
+        bank_loop.artifacts,
+    )
+    detail = json.dumps(catalog.describe("bank")).encode()
+    record(
+        "learning",
+        {
+            "category_flood_rows": len(flood),
+            "category_flood_as_unknown": version.extra["lineage"]["new_categories_as_unknown"],
+            "category_flood_scorecard_bytes": len(scorecard),
+            "category_flood_model_detail_bytes": len(detail),
+        },
+    )
+    # Then the fresh strings were trained as unknown, and the scorecard and GET /models/bank stay
+    # small (far below the gate's limit and Lambda's 6 MB answer)
+    assert version.extra["lineage"]["new_categories_as_unknown"] == len(flood)
+    assert len(scorecard) < bank_loop.config.promotion.max_scorecard_bytes
+    assert len(detail) < 1_000_000
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 1e10])
+def test_extreme_numbers_in_feedback_get_a_422_and_store_nothing(
+    bank_loop: Loop, value: float
+) -> None:
+    # Given a real row with one absurd balance
+    row = _training_rows(bank_loop).iloc[0]
+    features = {k: row[k] for k in bank_loop.config.features.all}
+    features["balance"] = value
+    # When it is sent as feedback, then it is refused naming the field, and nothing is stored
+    with pytest.raises(InvalidInputError) as refused:
+        bank_loop.feedback.submit("bank", label=1, features=features)
+    assert refused.value.field == "features.balance"
+    assert bank_loop.store.pending("bank") == 0
+    record("learning", {f"extreme_{value:g}": f"422 {refused.value.reason}"})
+
+
+def test_out_of_range_rows_are_left_out_of_training_and_counted(bank_loop: Loop) -> None:
+    # Given rows with an age of 900 (finite, under the hard limit, far outside training)
+    rows = _training_rows(bank_loop).iloc[:50].copy()
+    rows["age"] = 900.0
+    bank_loop.send(rows, rows["y"].to_numpy())
+    # When retrained, they are excluded, and the version says so
+    outcome = bank_loop.round()
+    lineage = bank_loop.registry.get_version("bank", outcome.version).extra["lineage"]
+    record("learning", {"out_of_range_excluded": lineage["out_of_range_excluded"]})
+    assert lineage["out_of_range_excluded"] == 50

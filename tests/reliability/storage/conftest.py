@@ -46,6 +46,7 @@ from propensity.training.dataset import load_dataset
 from propensity.training.train import TrainedModel, train_model
 from tests.functions.conftest import (
     EVENTS,
+    SMALL_BATCHES,
     apply_environment,
     load_handler,
 )
@@ -255,6 +256,7 @@ class LocalBackend:
             feedback,
             datasets=DirectoryDatasets(data_root),
             trainer=SklearnTrainer(),
+            min_feedback=1,
             lock=DynamoRetrainLock(self.name("RegistryTable"), self.dynamodb()),
             uploads=feedback,
             jobs=feedback,
@@ -287,6 +289,7 @@ def local_backend(
     suffix = uuid.uuid4().hex[:10]
     stack = Stack(
         TEMPLATE,
+        parameters=SMALL_BATCHES,
         names={
             logical: f"p{suffix}-{logical.lower()}" for logical in [*SHORT_NAMES, "ArtifactsBucket"]
         },
@@ -360,6 +363,7 @@ class MotoBackend:
             feedback,
             datasets=BucketDatasets(self.objects()),
             trainer=SklearnTrainer(),
+            min_feedback=1,
             drift=drift,
             lock=DynamoRetrainLock(self.name("RegistryTable")),
             uploads=feedback,
@@ -370,7 +374,7 @@ class MotoBackend:
 @pytest.fixture(scope="session")
 def hooked_session() -> tuple[boto3.session.Session, StorageFaults, dict[str, ModuleType]]:
     """One session with the fault hooks, reused so its service models are parsed once."""
-    stack = Stack(TEMPLATE)
+    stack = Stack(TEMPLATE, parameters=SMALL_BATCHES)
     session = boto3.session.Session(
         region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
@@ -386,7 +390,7 @@ def moto_backend(
 ) -> Iterator[MotoBackend]:
     """The template's resources in moto; every boto3 client made afterwards goes through
     ``faults`` (recorded, and failed when armed)."""
-    stack = Stack(TEMPLATE)
+    stack = Stack(TEMPLATE, parameters=SMALL_BATCHES)
     apply_environment(monkeypatch, stack)
     session, faults, handlers = hooked_session
     faults.reset()

@@ -57,6 +57,7 @@ def orchestrator(world: World, data_root: Path, **overrides: object) -> RetrainO
         "uploads": world.feedback_store,
         "jobs": world.feedback_store,
         "clock": lambda: NOW,
+        "min_feedback": 1,
         **overrides,
     }
     configs = {name: load_model_config(name) for name in ("bank", "telecom")}

@@ -19,14 +19,14 @@ def telecom_rows(data_root: Path, n: int) -> list[dict[str, float]]:
 
 
 def test_feedback_retrain_writes_a_version_and_promotes_it(world: World, data_root: Path) -> None:
-    # Given honest feedback on 50 subscribers
+    # Given honest feedback on 50 subscribers (9 of them held-out rows, which are left out)
     for i, row in enumerate(telecom_rows(data_root, 50)):
         label = int(row.pop("is_ultra"))
         world.feedback.submit("telecom", label=label, features=row, idempotency_key=f"k{i}")
     # When the model is retrained
     outcome = world.retrain.retrain("telecom", trigger="stream")
     # Then v2 exists with its artifacts, is champion, and the counter is consumed
-    assert (outcome.version, outcome.promoted, outcome.feedback_rows) == ("v2", True, 50)
+    assert (outcome.version, outcome.promoted, outcome.feedback_rows) == ("v2", True, 41)
     assert world.registry.get_champion("telecom").version == "v2"  # type: ignore[union-attr]
     record = world.registry.get_version("telecom", "v2")
     assert record.parent_version == "v1" and record.trigger == "stream"
@@ -36,6 +36,7 @@ def test_feedback_retrain_writes_a_version_and_promotes_it(world: World, data_ro
     assert "models/telecom/v2/scorecard.json" in world.artifacts.objects
     assert world.feedback_store.pending("telecom") == 0
     assert outcome.champion_metrics is not None and "roc_auc" in outcome.champion_metrics
+    assert record.extra["lineage"]["held_out_matches_excluded"] == 9
 
 
 def test_label_flipped_feedback_is_rejected_and_the_champion_stays(
