@@ -1,61 +1,298 @@
-"""The scikit-learn pipeline a model config describes (offline/retrain only)."""
+"""The scikit-learn pipeline a model config describes (offline/retrain only).
+
+``ScorecardEncoder`` turns a frame into the columns the logistic regression weighs: per numeric
+feature its sentinel indicators and quantile bins (or one scaled column), per categorical one
+column per category, per declared cross one column per seen pair. It computes exactly what the
+pure-Python scorer computes from the compiled scorecard, so the two agree on every row; the
+compiler reads its fitted ``specs_`` and ``slices_``.
+"""
 
 from __future__ import annotations
 
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import KBinsDiscretizer
 
 from propensity.config import ModelConfig
 
 # Step names are part of the contract with the scorecard compiler.
 FEATURES_STEP = "features"
 CLASSIFIER_STEP = "classifier"
-NUMERIC_BLOCK = "numeric"
-CATEGORICAL_BLOCK = "categorical"
-IMPUTE_STEP = "impute"
-ENCODE_STEP = "encode"
+
+MISSING_POLICIES = ("impute", "mean")
+Levels = NDArray[np.int_]
 
 
-def build_pipeline(config: ModelConfig) -> Pipeline:
-    estimator = config.estimator
-    blocks: list[tuple[str, Pipeline, list[str]]] = []
-    if config.features.numeric:
-        encoder: KBinsDiscretizer | StandardScaler
-        if estimator.numeric_encoding == "bins":
-            encoder = KBinsDiscretizer(
-                n_bins=estimator.n_bins,
-                encode="onehot",
-                strategy="quantile",
-                # Explicit: the default is changing upstream and we want stable edges.
-                quantile_method="averaged_inverted_cdf",
-                subsample=None,
-            )
+def quantile_edges(values: NDArray[np.float64], n_bins: int) -> list[float]:
+    """Inner bin edges at quantiles of ``values`` (KBinsDiscretizer's, tiny bins merged)."""
+    if len(np.unique(values)) < 2:
+        return []
+    binner = KBinsDiscretizer(
+        n_bins=n_bins,
+        encode="ordinal",
+        strategy="quantile",
+        # Explicit: the default is changing upstream and we want stable edges.
+        quantile_method="averaged_inverted_cdf",
+        subsample=None,
+    )
+    with warnings.catch_warnings():
+        # Quantile bins collapse on heavily repeated values; that is expected.
+        warnings.filterwarnings("ignore", message="Bins whose width are too small")
+        binner.fit(values.reshape(-1, 1))
+    return [float(e) for e in binner.bin_edges_[0][1:-1]]
+
+
+def numeric_levels(x: NDArray[np.float64], sentinels: Sequence[float], edges: Sequence[float]) -> Levels:
+    """Column of each value: its sentinel's index, else len(sentinels) + its bin."""
+    levels = len(sentinels) + np.searchsorted(np.asarray(edges, dtype=float), x, side="right")
+    for index, sentinel in enumerate(sentinels):
+        levels[x == sentinel] = index
+    return levels
+
+
+def _most_frequent(values: pd.Series) -> str:
+    counts = values.value_counts()
+    if counts.empty:
+        return ""
+    top = counts.max()
+    return str(min(str(v) for v, n in counts.items() if n == top))  # ties: smallest, as sklearn
+
+
+def _category_levels(values: pd.Series, categories: Sequence[str]) -> Levels:
+    index = {c: i for i, c in enumerate(categories)}
+    return values.map(index).fillna(-1).to_numpy(dtype=int)
+
+
+class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Impute, bin/scale, one-hot and cross, as the scorecard does. Output: sparse CSR."""
+
+    def __init__(
+        self,
+        numeric: tuple[str, ...] = (),
+        categorical: tuple[str, ...] = (),
+        numeric_encoding: str = "bins",
+        n_bins: int = 10,
+        sentinels: tuple[tuple[str, tuple[float, ...]], ...] = (),
+        crosses: tuple[tuple[str, str, int], ...] = (),
+        missing: str = "impute",
+    ) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.numeric_encoding = numeric_encoding
+        self.n_bins = n_bins
+        self.sentinels = sentinels
+        self.crosses = crosses
+        self.missing = missing
+
+    # --- fit ---------------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ScorecardEncoder:
+        sentinels = {name: tuple(float(v) for v in values) for name, values in self.sentinels}
+        specs: list[dict[str, Any]] = []
+        by_name: dict[str, dict[str, Any]] = {}
+        for name in self.numeric:
+            column = X[name].to_numpy(dtype=float)
+            present = column[~np.isnan(column)]
+            spec: dict[str, Any] = {
+                "name": name,
+                "type": "numeric",
+                "impute": float(np.median(present)) if present.size else 0.0,
+                "sentinels": list(sentinels.get(name, ())),
+            }
+            filled = np.where(np.isnan(column), spec["impute"], column)
+            real = filled[~np.isin(filled, spec["sentinels"])]
+            if self.numeric_encoding == "bins":
+                spec.update(encoding="bins", edges=quantile_edges(real, self.n_bins))
+                spec["width"] = len(spec["sentinels"]) + len(spec["edges"]) + 1
+            else:
+                scale = float(np.std(real)) if real.size else 1.0
+                spec.update(
+                    encoding="standard",
+                    mean=float(np.mean(real)) if real.size else 0.0,
+                    scale=scale if scale > 0.0 else 1.0,  # as StandardScaler: constant → 1
+                )
+                spec["width"] = len(spec["sentinels"]) + 1
+            specs.append(spec)
+            by_name[name] = spec
+        for name in self.categorical:
+            values = X[name]
+            present = values[values.notna()].astype(str)
+            categories = sorted(set(present))
+            spec = {
+                "name": name,
+                "type": "categorical",
+                "encoding": "categorical",
+                "impute": _most_frequent(present),
+                "categories": categories,
+                "width": len(categories),
+            }
+            specs.append(spec)
+            by_name[name] = spec
+        for first, second, bins in self.crosses:
+            specs.append(self._fit_cross(X, by_name[first], by_name[second], bins))
+        self.specs_ = specs
+        widths = [spec["width"] for spec in specs]
+        starts = np.cumsum([0, *widths])
+        self.slices_ = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        self.n_columns_ = int(starts[-1])
+        # Per group: the mean of its columns over rows where it is known, which a missing value
+        # takes under the "mean" policy (so it contributes the training average).
+        self.means_ = []
+        for spec in specs:
+            levels, values, missing = self._group(X, spec, impute=True)
+            self.means_.append(_column_means(levels, values, ~missing, spec["width"]))
+        return self
+
+    def _fit_cross(
+        self, X: pd.DataFrame, first: dict[str, Any], second: dict[str, Any], bins: int
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "name": f"{first['name']} × {second['name']}",
+            "type": "cross",
+            "encoding": "cross",
+            "features": [first["name"], second["name"]],
+            "first": first,
+            "second": second,
+        }
+        if second["type"] == "numeric":
+            column = X[second["name"]].to_numpy(dtype=float)
+            filled = np.where(np.isnan(column), second["impute"], column)
+            real = filled[~np.isin(filled, second["sentinels"])]
+            spec.update(edges=quantile_edges(real, bins), sentinels=list(second["sentinels"]))
+            labels = [f"={s:g}" for s in spec["sentinels"]]
+            labels += [f"bin{i}" for i in range(len(spec["edges"]) + 1)]
+            spec["second_levels"] = labels
         else:
-            encoder = StandardScaler()
-        numeric = Pipeline(
-            [(IMPUTE_STEP, SimpleImputer(strategy="median")), (ENCODE_STEP, encoder)]
+            spec["second_levels"] = list(second["categories"])
+        spec["width"] = 0
+        spec["cells"] = []
+        pair_codes = self._pair_codes(X, spec, impute=True)[0]
+        seen = np.unique(pair_codes[pair_codes >= 0])
+        spec["codes"] = [int(c) for c in seen]
+        n_second = len(spec["second_levels"])
+        spec["cells"] = [
+            (first["categories"][c // n_second], spec["second_levels"][c % n_second]) for c in seen
+        ]
+        spec["width"] = len(seen)
+        return spec
+
+    # --- transform ---------------------------------------------------------------------------
+
+    def transform(self, X: pd.DataFrame) -> sparse.csr_matrix:
+        if self.missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {self.missing!r}")
+        impute = self.missing == "impute"
+        rows: list[NDArray[Any]] = []
+        cols: list[NDArray[Any]] = []
+        vals: list[NDArray[Any]] = []
+        n = len(X)
+        for spec, where, means in zip(self.specs_, self.slices_, self.means_, strict=True):
+            levels, values, missing = self._group(X, spec, impute=impute)
+            known = (levels >= 0) & ~missing
+            rows.append(np.flatnonzero(known))
+            cols.append(where.start + levels[known])
+            vals.append(values[known])
+            if not impute and missing.any():
+                # A missing value takes the group's training mean in every column.
+                hit = np.flatnonzero(missing)
+                width = spec["width"]
+                rows.append(np.repeat(hit, width))
+                cols.append(np.tile(np.arange(where.start, where.stop), hit.size))
+                vals.append(np.tile(means, hit.size))
+        matrix = sparse.coo_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n, self.n_columns_),
         )
-        blocks.append((NUMERIC_BLOCK, numeric, list(config.features.numeric)))
-    if config.features.categorical:
-        categorical = Pipeline(
-            [
-                (IMPUTE_STEP, SimpleImputer(strategy="most_frequent")),
-                (ENCODE_STEP, OneHotEncoder(handle_unknown="ignore")),
-            ]
+        return matrix.tocsr()
+
+    def _group(
+        self, X: pd.DataFrame, spec: dict[str, Any], *, impute: bool
+    ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
+        """(column within the group or -1, value there, row missing) for one group."""
+        if spec["type"] == "cross":
+            return self._pair_codes(X, spec, impute=impute, to_columns=True)
+        if spec["type"] == "numeric":
+            column = X[spec["name"]].to_numpy(dtype=float)
+            missing = np.isnan(column)
+            x = np.where(missing, spec["impute"], column)
+            ones = np.ones(len(x))
+            if spec["encoding"] == "bins":
+                return numeric_levels(x, spec["sentinels"], spec["edges"]), ones, missing
+            sentinel = np.isin(x, spec["sentinels"])
+            levels = numeric_levels(x, spec["sentinels"], [])
+            scaled = np.where(sentinel, 1.0, (x - spec["mean"]) / spec["scale"])
+            return levels, scaled, missing
+        values = X[spec["name"]]
+        missing = values.isna().to_numpy()
+        filled = values.where(~missing, spec["impute"]).astype(str)
+        return _category_levels(filled, spec["categories"]), np.ones(len(values)), missing
+
+    def _pair_codes(
+        self, X: pd.DataFrame, spec: dict[str, Any], *, impute: bool, to_columns: bool = False
+    ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
+        first, second = spec["first"], spec["second"]
+        first_levels, _, first_missing = self._group(X, first, impute=True)
+        if second["type"] == "numeric":
+            column = X[second["name"]].to_numpy(dtype=float)
+            second_missing = np.isnan(column)
+            x = np.where(second_missing, second["impute"], column)
+            second_levels = numeric_levels(x, spec["sentinels"], spec["edges"])
+        else:
+            second_levels, _, second_missing = self._group(X, second, impute=True)
+        n_second = len(spec["second_levels"])
+        codes = np.where(
+            (first_levels >= 0) & (second_levels >= 0), first_levels * n_second + second_levels, -1
         )
-        blocks.append((CATEGORICAL_BLOCK, categorical, list(config.features.categorical)))
+        missing = first_missing | second_missing
+        if to_columns:
+            column_of = {code: i for i, code in enumerate(spec["codes"])}
+            codes = pd.Series(codes).map(column_of).fillna(-1).to_numpy(dtype=int)
+        return codes, np.ones(len(codes)), missing
+
+
+def _column_means(
+    levels: Levels, values: NDArray[np.float64], known: NDArray[np.bool_], width: int
+) -> NDArray[np.float64]:
+    count = int(known.sum())
+    if count == 0 or width == 0:
+        return np.zeros(width)
+    inside = known & (levels >= 0)
+    sums = np.bincount(levels[inside], weights=values[inside], minlength=width)
+    return np.asarray(sums / count, dtype=float)
+
+
+def build_encoder(config: ModelConfig, *, missing: str = "impute") -> ScorecardEncoder:
+    features, estimator = config.features, config.estimator
+    return ScorecardEncoder(
+        numeric=tuple(features.numeric),
+        categorical=tuple(features.categorical),
+        numeric_encoding=estimator.numeric_encoding,
+        n_bins=estimator.n_bins,
+        sentinels=tuple((k, tuple(v)) for k, v in sorted(features.sentinels.items())),
+        crosses=tuple((c.first, c.second, c.bins) for c in features.crosses),
+        missing=missing,
+    )
+
+
+def build_pipeline(
+    config: ModelConfig, *, C: float | None = None, missing: str = "impute"
+) -> Pipeline:
+    estimator = config.estimator
     classifier = LogisticRegression(
-        C=estimator.C,
+        C=estimator.C if C is None else C,
         class_weight=estimator.class_weight,
         max_iter=estimator.max_iter,
         solver="lbfgs",
     )
     return Pipeline(
-        [
-            (FEATURES_STEP, ColumnTransformer(blocks, remainder="drop", sparse_threshold=1.0)),
-            (CLASSIFIER_STEP, classifier),
-        ]
+        [(FEATURES_STEP, build_encoder(config, missing=missing)), (CLASSIFIER_STEP, classifier)]
     )
