@@ -68,8 +68,8 @@ def _most_frequent(values: pd.Series) -> str:
 
 
 def _category_levels(values: pd.Series, categories: Sequence[str]) -> Levels:
-    index = {c: i for i, c in enumerate(categories)}
-    return values.map(index).fillna(-1).to_numpy(dtype=int)
+    # Categorical codes: hashed lookup, -1 for a value not among the categories.
+    return np.asarray(pd.Categorical(values, categories=categories).codes, dtype=int)
 
 
 class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -254,8 +254,9 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         )
         missing = first_missing | second_missing
         if to_columns:
-            column_of = {code: i for i, code in enumerate(spec["codes"])}
-            codes = pd.Series(codes).map(column_of).fillna(-1).to_numpy(dtype=int)
+            column_of = np.full(len(first["categories"]) * n_second + 1, -1)
+            column_of[spec["codes"]] = np.arange(len(spec["codes"]))
+            codes = column_of[codes]  # -1 indexes the final -1
         return codes, np.ones(len(codes)), missing
 
 
