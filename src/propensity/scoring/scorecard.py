@@ -397,9 +397,16 @@ class Scorer:
     ) -> float:
         """The crosses' part of the logit. Runs after every member passed its feature's checks."""
         total = 0.0
-        for name, first, second, first_impute, second_impute, reference, cells, numeric in (
-            self._crosses
-        ):
+        for (
+            _name,
+            first,
+            second,
+            first_impute,
+            second_impute,
+            reference,
+            cells,
+            numeric,
+        ) in self._crosses:
             a, b = get(first), get(second)
             if a is None or b is None:
                 if missing_is_mean:

@@ -114,7 +114,9 @@ def calibration_bins(
     return rows
 
 
-def lift_table(y_true: IntArray, proba: FloatArray, groups: int = LIFT_GROUPS) -> list[dict[str, Any]]:
+def lift_table(
+    y_true: IntArray, proba: FloatArray, groups: int = LIFT_GROUPS
+) -> list[dict[str, Any]]:
     """Deciles by score, highest first: who a campaign calling the top k % would reach.
 
     ``lift`` is the decile's positive rate over the overall rate; ``gain`` the share of all

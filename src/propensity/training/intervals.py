@@ -161,7 +161,9 @@ def bootstrap_intervals(
         "method": "percentile bootstrap over rows",
     }
     for name in metrics:
-        low, high = _bounds(np.concatenate(samples[name]) if samples[name] else np.empty(0), confidence)
+        low, high = _bounds(
+            np.concatenate(samples[name]) if samples[name] else np.empty(0), confidence
+        )
         result[name] = {"low": low, "high": high}
     return result
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,9 @@ def quantile_edges(values: NDArray[np.float64], n_bins: int) -> list[float]:
     return [float(e) for e in binner.bin_edges_[0][1:-1]]
 
 
-def numeric_levels(x: NDArray[np.float64], sentinels: Sequence[float], edges: Sequence[float]) -> Levels:
+def numeric_levels(
+    x: NDArray[np.float64], sentinels: Sequence[float], edges: Sequence[float]
+) -> Levels:
     """Column of each value: its sentinel's index, else len(sentinels) + its bin."""
     levels = len(sentinels) + np.searchsorted(np.asarray(edges, dtype=float), x, side="right")
     for index, sentinel in enumerate(sentinels):
@@ -95,12 +98,12 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # --- fit ---------------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> ScorecardEncoder:
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> ScorecardEncoder:
         sentinels = {name: tuple(float(v) for v in values) for name, values in self.sentinels}
         specs: list[dict[str, Any]] = []
         by_name: dict[str, dict[str, Any]] = {}
         for name in self.numeric:
-            column = X[name].to_numpy(dtype=float)
+            column = frame[name].to_numpy(dtype=float)
             present = column[~np.isnan(column)]
             spec: dict[str, Any] = {
                 "name": name,
@@ -124,7 +127,7 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             specs.append(spec)
             by_name[name] = spec
         for name in self.categorical:
-            values = X[name]
+            values = frame[name]
             present = values[values.notna()].astype(str)
             categories = sorted(set(present))
             spec = {
@@ -138,22 +141,22 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             specs.append(spec)
             by_name[name] = spec
         for first, second, bins in self.crosses:
-            specs.append(self._fit_cross(X, by_name[first], by_name[second], bins))
+            specs.append(self._fit_cross(frame, by_name[first], by_name[second], bins))
         self.specs_ = specs
         widths = [spec["width"] for spec in specs]
         starts = np.cumsum([0, *widths])
-        self.slices_ = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        self.slices_ = [slice(int(a), int(b)) for a, b in pairwise(starts)]
         self.n_columns_ = int(starts[-1])
         # Per group: the mean of its columns over rows where it is known, which a missing value
         # takes under the "mean" policy (so it contributes the training average).
         self.means_ = []
         for spec in specs:
-            levels, values, missing = self._group(X, spec, impute=True)
-            self.means_.append(_column_means(levels, values, ~missing, spec["width"]))
+            levels, weights, missing = self._group(frame, spec, impute=True)
+            self.means_.append(_column_means(levels, weights, ~missing, spec["width"]))
         return self
 
     def _fit_cross(
-        self, X: pd.DataFrame, first: dict[str, Any], second: dict[str, Any], bins: int
+        self, frame: pd.DataFrame, first: dict[str, Any], second: dict[str, Any], bins: int
     ) -> dict[str, Any]:
         spec: dict[str, Any] = {
             "name": f"{first['name']} × {second['name']}",
@@ -164,7 +167,7 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             "second": second,
         }
         if second["type"] == "numeric":
-            column = X[second["name"]].to_numpy(dtype=float)
+            column = frame[second["name"]].to_numpy(dtype=float)
             filled = np.where(np.isnan(column), second["impute"], column)
             real = filled[~np.isin(filled, second["sentinels"])]
             spec.update(edges=quantile_edges(real, bins), sentinels=list(second["sentinels"]))
@@ -175,7 +178,7 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             spec["second_levels"] = list(second["categories"])
         spec["width"] = 0
         spec["cells"] = []
-        pair_codes = self._pair_codes(X, spec, impute=True)[0]
+        pair_codes = self._pair_codes(frame, spec, impute=True)[0]
         seen = np.unique(pair_codes[pair_codes >= 0])
         spec["codes"] = [int(c) for c in seen]
         n_second = len(spec["second_levels"])
@@ -187,16 +190,16 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # --- transform ---------------------------------------------------------------------------
 
-    def transform(self, X: pd.DataFrame) -> sparse.csr_matrix:
+    def transform(self, frame: pd.DataFrame) -> sparse.csr_matrix:
         if self.missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {self.missing!r}")
         impute = self.missing == "impute"
         rows: list[NDArray[Any]] = []
         cols: list[NDArray[Any]] = []
         vals: list[NDArray[Any]] = []
-        n = len(X)
+        n = len(frame)
         for spec, where, means in zip(self.specs_, self.slices_, self.means_, strict=True):
-            levels, values, missing = self._group(X, spec, impute=impute)
+            levels, values, missing = self._group(frame, spec, impute=impute)
             known = (levels >= 0) & ~missing
             rows.append(np.flatnonzero(known))
             cols.append(where.start + levels[known])
@@ -215,13 +218,13 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return matrix.tocsr()
 
     def _group(
-        self, X: pd.DataFrame, spec: dict[str, Any], *, impute: bool
+        self, frame: pd.DataFrame, spec: dict[str, Any], *, impute: bool
     ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
         """(column within the group or -1, value there, row missing) for one group."""
         if spec["type"] == "cross":
-            return self._pair_codes(X, spec, impute=impute, to_columns=True)
+            return self._pair_codes(frame, spec, impute=impute, to_columns=True)
         if spec["type"] == "numeric":
-            column = X[spec["name"]].to_numpy(dtype=float)
+            column = frame[spec["name"]].to_numpy(dtype=float)
             missing = np.isnan(column)
             x = np.where(missing, spec["impute"], column)
             ones = np.ones(len(x))
@@ -231,23 +234,23 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             levels = numeric_levels(x, spec["sentinels"], [])
             scaled = np.where(sentinel, 1.0, (x - spec["mean"]) / spec["scale"])
             return levels, scaled, missing
-        values = X[spec["name"]]
+        values = frame[spec["name"]]
         missing = values.isna().to_numpy()
         filled = values.where(~missing, spec["impute"]).astype(str)
         return _category_levels(filled, spec["categories"]), np.ones(len(values)), missing
 
     def _pair_codes(
-        self, X: pd.DataFrame, spec: dict[str, Any], *, impute: bool, to_columns: bool = False
+        self, frame: pd.DataFrame, spec: dict[str, Any], *, impute: bool, to_columns: bool = False
     ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
         first, second = spec["first"], spec["second"]
-        first_levels, _, first_missing = self._group(X, first, impute=True)
+        first_levels, _, first_missing = self._group(frame, first, impute=True)
         if second["type"] == "numeric":
-            column = X[second["name"]].to_numpy(dtype=float)
+            column = frame[second["name"]].to_numpy(dtype=float)
             second_missing = np.isnan(column)
             x = np.where(second_missing, second["impute"], column)
             second_levels = numeric_levels(x, spec["sentinels"], spec["edges"])
         else:
-            second_levels, _, second_missing = self._group(X, second, impute=True)
+            second_levels, _, second_missing = self._group(frame, second, impute=True)
         n_second = len(spec["second_levels"])
         codes = np.where(
             (first_levels >= 0) & (second_levels >= 0), first_levels * n_second + second_levels, -1
@@ -285,11 +288,11 @@ def build_encoder(config: ModelConfig, *, missing: str = "impute") -> ScorecardE
 
 
 def build_pipeline(
-    config: ModelConfig, *, C: float | None = None, missing: str = "impute"
+    config: ModelConfig, *, c_value: float | None = None, missing: str = "impute"
 ) -> Pipeline:
     estimator = config.estimator
     classifier = LogisticRegression(
-        C=estimator.C if C is None else C,
+        C=estimator.C if c_value is None else c_value,
         class_weight=estimator.class_weight,
         max_iter=estimator.max_iter,
         solver="lbfgs",

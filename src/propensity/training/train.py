@@ -136,7 +136,7 @@ def _train(
     missing = measure_missing(config, tuning, train[features], y_train)
 
     progress(f"fit: logistic regression (C={tuning.C}) on {len(train):,} rows")
-    pipeline = build_pipeline(config, C=tuning.C, missing=missing["chosen"]).fit(
+    pipeline = build_pipeline(config, c_value=tuning.C, missing=missing["chosen"]).fit(
         train[features], y_train
     )
 
@@ -166,7 +166,7 @@ def _train(
     if config.evaluation.out_of_time:
         progress("evaluate: out of time (refit on the earliest rows, test on the latest)")
         metrics["out_of_time"] = evaluate_out_of_time(
-            config, frame, C=tuning.C, missing=missing["chosen"], threshold=threshold
+            config, frame, c_value=tuning.C, missing=missing["chosen"], threshold=threshold
         )
 
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -201,7 +201,7 @@ def _train(
 
 
 def evaluate_out_of_time(
-    config: ModelConfig, frame: pd.DataFrame, *, C: float, missing: str, threshold: float
+    config: ModelConfig, frame: pd.DataFrame, *, c_value: float, missing: str, threshold: float
 ) -> dict[str, Any]:
     """Fit on the earliest rows of ``frame`` and evaluate on the latest share.
 
@@ -217,13 +217,13 @@ def evaluate_out_of_time(
     else:
         ordered, order = frame, "in file order (the file is in time order)"
     ordered = ordered.reset_index(drop=True)
-    cut = int(round(len(ordered) * (1.0 - evaluation.out_of_time_share)))
+    cut = round(len(ordered) * (1.0 - evaluation.out_of_time_share))
     early, late = ordered.iloc[:cut], ordered.iloc[cut:]
     y_early = early[target].to_numpy(dtype=int)
     y_late = late[target].to_numpy(dtype=int)
     if len(np.unique(y_early)) < 2 or late.empty:
         return {"skipped": "the earliest rows hold a single class or no rows are left"}
-    model = build_pipeline(config, C=C, missing=missing).fit(early[features], y_early)
+    model = build_pipeline(config, c_value=c_value, missing=missing).fit(early[features], y_early)
     proba = model.predict_proba(late[features])[:, 1]
     description = (
         f"latest {evaluation.out_of_time_share:.0%} of rows {order}; "

@@ -92,16 +92,17 @@ def tune_c(config: ModelConfig, features: pd.DataFrame, y: NDArray[np.int_]) -> 
             fold_scores.append(float(roc_auc_score(y[valid_rows], oof[valid_rows])))
             model = Pipeline([(FEATURES_STEP, encoder), (CLASSIFIER_STEP, classifier)])
             models.append((model, valid_rows))
-        entry = {
+        mean = float(np.mean(fold_scores))
+        entry: dict[str, Any] = {
             "C": c,
-            "mean": float(np.mean(fold_scores)),
+            "mean": mean,
             "std": float(np.std(fold_scores)),
             "folds": fold_scores,
         }
         scores.append(entry)
         # Ties go to the smaller C (stronger regularisation): the grid is sorted ascending.
-        if entry["mean"] > best_mean:
-            best, best_mean = Tuning(c, oof, scores, n_folds, models), entry["mean"]
+        if mean > best_mean:
+            best, best_mean = Tuning(c, oof, scores, n_folds, models), mean
     assert best is not None  # the grid has at least one value
     best.scores = scores
     return best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -118,7 +117,7 @@ def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str,
 def predict(
     model: ModelName, payload: PredictBody, service: Predictions, strict: Strict = True
 ) -> dict[str, Any]:
-    return asdict(service.predict(model, _features(payload), strict=strict))
+    return service.predict(model, _features(payload), strict=strict).answer()
 
 
 @router.post(
@@ -130,7 +129,7 @@ def predict(
 def predict_default(
     payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
 ) -> dict[str, Any]:
-    return asdict(service.predict(default, _features(payload), strict=strict))
+    return service.predict(default, _features(payload), strict=strict).answer()
 
 
 @router.post(
@@ -148,7 +147,7 @@ def predict_batch(
         "model": model,
         "version": version,
         "count": len(predictions),
-        "predictions": [asdict(p) for p in predictions],
+        "predictions": [p.answer() for p in predictions],
     }
 
 
@@ -265,5 +264,5 @@ def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog)
         "understood": extraction.features,
         "defaults": list(prediction.imputed),
         "unrecognised": extraction.unrecognised,
-        "prediction": asdict(prediction),
+        "prediction": prediction.answer(),
     }
