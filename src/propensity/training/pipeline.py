@@ -99,6 +99,9 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     # --- fit ---------------------------------------------------------------------------------
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> ScorecardEncoder:
+        # As every scikit-learn transformer fitted on a DataFrame (the pipeline exposes them).
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         sentinels = {name: tuple(float(v) for v in values) for name, values in self.sentinels}
         specs: list[dict[str, Any]] = []
         by_name: dict[str, dict[str, Any]] = {}
@@ -200,7 +203,9 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         n = len(frame)
         for spec, where, means in zip(self.specs_, self.slices_, self.means_, strict=True):
             levels, values, missing = self._group(frame, spec, impute=impute)
-            known = (levels >= 0) & ~missing
+            known = levels >= 0
+            if not impute:
+                known &= ~missing
             rows.append(np.flatnonzero(known))
             cols.append(where.start + levels[known])
             vals.append(values[known])
