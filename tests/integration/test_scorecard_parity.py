@@ -171,7 +171,7 @@ def test_choices_and_evaluations_are_recorded(trained: dict[str, TrainedModel]) 
     assert [s["C"] for s in tuning["scores"]] == sorted(bank.config.estimator.C_grid)
     best = max(tuning["scores"], key=lambda s: s["mean"])
     assert tuning["chosen_C"] == best["C"] == bank.training["tuning"]["chosen_C"]
-    assert bank.pipeline.named_steps["classifier"].C == tuning["chosen_C"]
+    assert tuning["chosen_C"] == bank.pipeline.named_steps["classifier"].C
     # and the missing-value policy follows its measurement
     missing = bank.metrics["missing_policy"]
     assert missing["chosen"] == missing["measured_best"] == bank.scorecard["missing"]

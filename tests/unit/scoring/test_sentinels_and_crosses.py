@@ -71,7 +71,9 @@ def sigmoid(logit: float) -> float:
     ("pdays", "own", "cross"),
     [(-1, -0.7, 0.3), (-1.0, -0.7, 0.3), (50, 0.4, 0.0), (150.0, 0.1, -0.6), (-2, 0.4, 0.0)],
 )
-def test_a_sentinel_has_its_own_weight_and_cross_level(pdays: float, own: float, cross: float) -> None:
+def test_a_sentinel_has_its_own_weight_and_cross_level(
+    pdays: float, own: float, cross: float
+) -> None:
     # Given pdays with the sentinel -1 (its own weight) and bins around 100 for real values
     scorer = Scorer(make_card())
     # When rows differing only in pdays are scored
