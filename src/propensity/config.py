@@ -39,6 +39,9 @@ class DatasetConfig(_Strict):
     delimiter: str = ","
     quotechar: str = '"'
     encoding: str = "utf-8"
+    # Spellings of a missing cell besides the empty one (compared after stripping blanks), used
+    # alike by upload validation, the CLI and training: e.g. ["NA", "?"].
+    na_values: list[str] = Field(default_factory=list)
     license: str = "unknown"
     citation: str = ""
     description: str = ""

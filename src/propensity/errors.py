@@ -6,6 +6,8 @@ per entry point (HTTP error handlers, CLI) maps them to status codes / exit mess
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class PropensityError(Exception):
     """Base class of every domain error."""
@@ -64,3 +66,43 @@ class NotFoundError(PropensityError):
 
 class ConflictError(PropensityError):
     """A conditional write lost a race or the record changed meanwhile."""
+
+
+class UnauthorizedError(PropensityError):
+    """No credential, or one that is wrong or expired (401)."""
+
+
+class ForbiddenError(PropensityError):
+    """A valid credential that does not cover this model (403)."""
+
+
+class ModelUnavailableError(PropensityError):
+    """The model is configured but no usable champion can be served (yet)."""
+
+
+class BatchTooLargeError(PropensityError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"batch of {size} rows exceeds the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class RetrainBusyError(ConflictError):
+    """Another retrain of the model holds the lock."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    column: str | None
+    reason: str
+
+
+class UploadInvalidError(DatasetError):
+    """The file cannot be used; ``problems`` lists each cell or line at fault."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(source, first.reason + more, row=first.row, column=first.column)
+        self.problems = problems

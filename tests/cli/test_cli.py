@@ -291,7 +291,8 @@ def test_unknown_model_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> N
 def test_admin_token_mints_an_expiring_scoped_token(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from propensity.service.admin_auth import AdminAuthenticator, ForbiddenError
+    from propensity.errors import ForbiddenError
+    from propensity.service.admin_auth import AdminAuthenticator
 
     monkeypatch.setenv("ADMIN_TOKEN", "s" * 32)
     assert main(["admin-token", "--subject", "alice", "--ttl", "60", "--model", "bank"]) == 0

@@ -17,17 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity.errors import (
     ArtifactError,
+    BatchTooLargeError,
     ConflictError,
     DatasetError,
+    ForbiddenError,
     InvalidInputError,
+    ModelUnavailableError,
     NotFoundError,
     PropensityError,
     StorageError,
+    UnauthorizedError,
     UnknownModelError,
 )
-from propensity.service.admin_auth import ForbiddenError, UnauthorizedError
-from propensity.service.champions import ModelUnavailableError
-from propensity.service.predictions import BatchTooLargeError
 
 log = logging.getLogger(__name__)
 

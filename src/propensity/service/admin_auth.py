@@ -15,18 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from propensity.errors import PropensityError
+from propensity.errors import ForbiddenError, UnauthorizedError
 
 TOKEN_PREFIX = "pa1"  # noqa: S105 (a format marker, not a credential)
 MIN_SECRET_LENGTH = 16
-
-
-class UnauthorizedError(PropensityError):
-    """No credential, or one that is wrong or expired (401)."""
-
-
-class ForbiddenError(PropensityError):
-    """A valid credential that does not cover this model (403)."""
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from propensity.errors import ArtifactError, NotFoundError, PropensityError, StorageError
+from propensity.errors import (
+    ArtifactError,
+    ModelUnavailableError,
+    NotFoundError,
+    PropensityError,
+    StorageError,
+)
 from propensity.records import ChampionAlias
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, Registry
 
 log = logging.getLogger(__name__)
-
-
-class ModelUnavailableError(PropensityError):
-    """The model is configured but no usable champion can be served (yet)."""
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from propensity.errors import InvalidInputError, PropensityError, UnknownModelError
+from propensity.errors import BatchTooLargeError, InvalidInputError, UnknownModelError
 from propensity.records import ChampionAlias, PredictionRecord
 from propensity.scoring import Score, Scorer
 from propensity.service.champions import ChampionCache
@@ -18,13 +18,6 @@ TOP_REASONS = 3
 # A row holds a model's features (a few dozen) plus, in lenient mode, other fields that are
 # ignored and named back in ``ignored``: bounded, so a hostile row cannot make a huge answer.
 MAX_ROW_FIELDS = 1000
-
-
-class BatchTooLargeError(PropensityError):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"batch of {size} rows exceeds the limit of {limit}")
-        self.size = size
-        self.limit = limit
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import pandas as pd
 
 from propensity.config import ModelConfig
 from propensity.errors import (
-    ConflictError,
     PropensityError,
+    RetrainBusyError,
     UnknownModelError,
 )
 from propensity.records import (
@@ -52,10 +52,6 @@ from propensity.training.train import TrainedModel, render_artifacts, train_mode
 from propensity.versions import version_name, version_number
 
 log = logging.getLogger(__name__)
-
-
-class RetrainBusyError(ConflictError):
-    """Another retrain of the model holds the lock."""
 
 
 # How far back a redelivered job looks for the version it may have recorded already.

@@ -6,43 +6,21 @@ its row and column, up to a limit, so a user can fix a file in one go.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from propensity.config import ModelConfig, parse_label
-from propensity.errors import DatasetError, UnknownModelError
-from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
+from propensity.config import ModelConfig
+from propensity.errors import Problem, UnknownModelError, UploadInvalidError
 from propensity.service.ports import ArtifactStore, UploadStore
+from propensity.tabular import MAX_COLUMNS, parse_labelled_csv
+
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "MAX_UPLOAD_BYTES", "UploadService", "ValidatedUpload"]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_COLUMNS = 500
 MAX_ROWS = 1_000_000
-MAX_REPORTED_PROBLEMS = 20
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_OTHER_DELIMITERS = (",", ";", "\t", "|")
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    column: str | None
-    reason: str
-
-
-class UploadInvalidError(DatasetError):
-    """The file cannot be used; ``problems`` lists each cell or line at fault."""
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        super().__init__(source, first.reason + more, row=first.row, column=first.column)
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -57,93 +35,24 @@ class ValidatedUpload:
 
 
 def validate_labelled_csv(config: ModelConfig, payload: bytes, source: str) -> ValidatedUpload:
-    """Check a labelled CSV against the model's schema; raises UploadInvalidError."""
+    """Check a labelled CSV against the model's schema; raises UploadInvalidError.
+
+    The parser is training's own (``propensity.tabular``): what is accepted here trains.
+    """
     if len(payload) > MAX_UPLOAD_BYTES:
         raise UploadInvalidError(
             source, [Problem(None, None, f"larger than {MAX_UPLOAD_BYTES} bytes")]
         )
-    if not payload.strip():
-        raise UploadInvalidError(source, [Problem(None, None, "file is empty")])
-    try:
-        text = payload.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UploadInvalidError(
-            source, [Problem(None, None, f"not UTF-8 text (byte {exc.start})")]
-        ) from exc
-    if "\x00" in text:
-        raise UploadInvalidError(source, [Problem(None, None, "binary data (NUL bytes) in a CSV")])
-    delimiter = config.dataset.delimiter
-    first_line = text.split("\n", 1)[0]
-    if first_line.count(delimiter) == 0:
-        guess = next((d for d in _OTHER_DELIMITERS if d != delimiter and d in first_line), None)
-        if guess is not None:
-            delimiter = guess  # accept the other common delimiter when the header clearly uses it
-    reader = csv.reader(
-        io.StringIO(text), delimiter=delimiter, quotechar=config.dataset.quotechar, strict=True
-    )
-    try:
-        header = [h.strip() for h in next(reader)]
-    except (StopIteration, csv.Error) as exc:
-        raise UploadInvalidError(source, [Problem(1, None, f"unreadable header: {exc}")]) from exc
-    if len(header) > MAX_COLUMNS:
-        raise UploadInvalidError(
-            source, [Problem(1, None, f"{len(header)} columns; at most {MAX_COLUMNS}")]
-        )
-    required = [*config.features.all, config.target.column]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise UploadInvalidError(
-            source, [Problem(1, c, "required column is missing") for c in missing]
-        )
-    position = {name: header.index(name) for name in required}
-    numeric = set(config.features.numeric)
-    problems: list[Problem] = []
-    rows = positives = 0
-
-    def problem(row: int, column: str | None, reason: str) -> None:
-        if len(problems) < MAX_REPORTED_PROBLEMS:
-            problems.append(Problem(row, column, reason))
-
-    try:
-        for line_number, cells in enumerate(reader, start=2):
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            rows += 1
-            if rows > MAX_ROWS:
-                problem(line_number, None, f"more than {MAX_ROWS} rows")
-                break
-            if len(cells) != len(header):
-                problem(line_number, None, f"{len(cells)} fields, the header has {len(header)}")
-                continue
-            for name in config.features.all:
-                value = cells[position[name]].strip()
-                if not value:
-                    continue  # missing: imputed at training time
-                if name in numeric:
-                    try:
-                        number = float(value)
-                    except ValueError:
-                        problem(line_number, name, f"{value[:40]!r} is not a number")
-                        continue
-                    if not math.isfinite(number):
-                        problem(line_number, name, f"{value[:40]!r} is not a finite number")
-                elif value.startswith(_FORMULA_START):
-                    problem(line_number, name, "looks like a spreadsheet formula; refused")
-                elif len(value) > MAX_CATEGORY_LENGTH:
-                    problem(line_number, name, f"longer than {MAX_CATEGORY_LENGTH} characters")
-            try:
-                positives += parse_label(cells[position[config.target.column]], config.target)
-            except ValueError as exc:
-                problem(line_number, config.target.column, str(exc))
-    except csv.Error as exc:
-        problem(reader.line_num, None, f"malformed CSV: {exc}")
-    if problems:
-        raise UploadInvalidError(source, problems)
-    if rows == 0:
-        raise UploadInvalidError(source, [Problem(None, None, "no data rows below the header")])
+    table = parse_labelled_csv(config, payload, source, max_rows=MAX_ROWS)
     digest = hashlib.sha256(payload).hexdigest()
     return ValidatedUpload(
-        digest[:32], config.name, rows, positives, delimiter, digest, tuple(header)
+        digest[:32],
+        config.name,
+        table.rows,
+        table.positives,
+        table.delimiter,
+        digest,
+        table.header,
     )
 
 

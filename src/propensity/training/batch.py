@@ -7,7 +7,6 @@ the output only when every row succeeded, so a bad row never leaves a partial ou
 from __future__ import annotations
 
 import csv
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,20 +14,18 @@ from pathlib import Path
 
 from propensity.errors import DatasetError, InvalidInputError
 from propensity.scoring import Scorer
+from propensity.tabular import parse_number
 
 _HEADER_LINES = 1
 _PROGRESS_EVERY = 100_000
 
 
 def _parse_number(text: str, source: str, row: int, column: str) -> float | None:
-    stripped = text.strip()
-    if not stripped:
+    # The number grammar of uploads and training (propensity.tabular): one verdict everywhere.
+    if not text.strip():
         return None
-    try:
-        value = float(stripped)
-    except ValueError:
-        raise DatasetError(source, f"{text!r} is not a number", row=row, column=column) from None
-    if not math.isfinite(value):
+    value = parse_number(text)
+    if value is None:
         raise DatasetError(source, f"{text!r} is not a finite number", row=row, column=column)
     return value
 

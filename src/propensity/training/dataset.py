@@ -15,19 +15,18 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from propensity.config import ModelConfig, TargetConfig, parse_label
+from propensity.config import ModelConfig
 from propensity.errors import DatasetError
 from propensity.sources import read_local_or_http, resolve_source
+from propensity.tabular import LabelledTable, parse_labelled_csv
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
-_CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
-# Data rows start on file line 2 (line 1 is the header): errors quote file lines.
-_HEADER_LINES = 1
 
 
 def unpack(payload: bytes, source: str, member: str | None = None) -> bytes:
@@ -71,109 +70,19 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def parse_csv(
-    payload: bytes,
-    source: str,
-    *,
-    delimiter: str,
-    quotechar: str = '"',
-    encoding: str = "utf-8",
-) -> pd.DataFrame:
-    """Every cell as a string (empty → missing), so validation can point at the exact cell."""
-    if not payload.strip():
-        raise DatasetError(source, "file is empty")
-    try:
-        text = payload.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise DatasetError(
-            source, f"not {encoding} text: {exc.reason} at byte {exc.start}"
-        ) from exc
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            quotechar=quotechar,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=False,
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise DatasetError(source, "file is empty") from exc
-    except pd.errors.ParserError as exc:
-        raise DatasetError(source, f"malformed CSV: {exc}") from exc
-    if frame.empty:
-        raise DatasetError(source, "no data rows below the header")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-def _delimiter_hint(columns: list[str], delimiter: str) -> str:
-    if len(columns) == 1:
-        header = columns[0]
-        for other in _CANDIDATE_DELIMITERS:
-            if other != delimiter and other in header:
-                return f" (the header looks {other!r}-separated; expected {delimiter!r})"
-    return ""
-
-
-def validate_frame(
-    frame: pd.DataFrame,
-    config: ModelConfig,
-    source: str,
-    *,
-    require_target: bool = True,
-    delimiter: str | None = None,
-) -> pd.DataFrame:
-    """Typed features (+ ``target`` as 0/1 when required); raises on the first bad cell."""
-    wanted = config.features.all + ([config.target.column] if require_target else [])
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        hint = _delimiter_hint(list(frame.columns), delimiter or config.dataset.delimiter)
-        raise DatasetError(
-            source, f"missing column(s) {', '.join(missing)}{hint}", column=missing[0]
-        )
-    typed = pd.DataFrame(index=frame.index)
-    for column in config.features.numeric:
-        typed[column] = to_numeric_column(frame[column], source, column)
-    for column in config.features.categorical:
-        values = frame[column]
-        typed[column] = values.where(values.isna(), values.astype(str).str.strip()).astype(object)
-    if require_target:
-        typed[config.target.column] = to_label_column(
-            frame[config.target.column], config.target, source
-        )
-    return typed.reset_index(drop=True)
-
-
-def to_numeric_column(values: pd.Series, source: str, column: str) -> pd.Series:
-    stripped = values.str.strip()
-    numbers = pd.to_numeric(stripped, errors="coerce")
-    bad = stripped.notna() & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DatasetError(
-            source,
-            f"{values.iloc[position]!r} is not a finite number",
-            row=position + _HEADER_LINES + 1,
-            column=column,
-        )
-    return numbers.astype(float)
-
-
-def to_label_column(values: pd.Series, target: TargetConfig, source: str) -> pd.Series:
-    tokens = values.fillna("").astype(str).str.strip()
-    mapping: dict[str, int] = {}
-    for token in tokens.unique():
-        try:
-            mapping[token] = parse_label(token, target)
-        except ValueError as exc:
-            position = int(np.flatnonzero((tokens == token).to_numpy())[0])
-            reason = "label is missing" if token == "" else str(exc)
-            raise DatasetError(
-                source, reason, row=position + _HEADER_LINES + 1, column=target.column
-            ) from exc
-    return tokens.map(mapping).astype(int)
+def table_frame(table: LabelledTable, config: ModelConfig) -> pd.DataFrame:
+    """A parsed table as the training frame: float numerics (NaN missing), object categories
+    (NaN missing) and, when the table has labels, the 0/1 target."""
+    columns: dict[str, Any] = {}
+    for name in config.features.numeric:
+        columns[name] = np.array(table.numeric[name], dtype=np.float64)  # None → NaN
+    for name in config.features.categorical:
+        values = np.array(table.categorical[name], dtype=object)
+        values[pd.isna(values)] = np.nan  # one spelling of "missing" for the pipeline
+        columns[name] = values
+    if table.labels is not None:
+        columns[config.target.column] = np.array(table.labels, dtype=int)
+    return pd.DataFrame(columns)
 
 
 def load_labelled_csv(
@@ -184,16 +93,12 @@ def load_labelled_csv(
     delimiter: str | None = None,
     require_target: bool = True,
 ) -> pd.DataFrame:
-    """Parse and validate an in-memory CSV (uploads, feedback files, eval data)."""
-    chosen = delimiter or config.dataset.delimiter
-    frame = parse_csv(
-        payload,
-        source,
-        delimiter=chosen,
-        quotechar=config.dataset.quotechar,
-        encoding=config.dataset.encoding,
+    """Parse and validate an in-memory CSV (base data, uploads, eval data) with the one parser
+    upload validation uses too (``propensity.tabular``)."""
+    table = parse_labelled_csv(
+        config, payload, source, require_target=require_target, delimiter=delimiter
     )
-    return validate_frame(frame, config, source, require_target=require_target, delimiter=chosen)
+    return table_frame(table, config)
 
 
 def load_dataset(

@@ -27,9 +27,9 @@ import pytest
 
 from propensity.adapters.datasets import BucketDatasets
 from propensity.config import load_model_config
-from propensity.errors import ConflictError
+from propensity.errors import ConflictError, ModelUnavailableError
 from propensity.records import PromotionEvent
-from propensity.service.champions import ChampionCache, ModelUnavailableError
+from propensity.service.champions import ChampionCache
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.retraining import run_schedule

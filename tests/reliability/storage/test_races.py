@@ -24,7 +24,7 @@ from botocore.stub import Stubber
 from propensity.adapters import feedback as feedback_adapter
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.predictions import DynamoPredictionLog
-from propensity.errors import ConflictError
+from propensity.errors import ConflictError, RetrainBusyError
 from propensity.records import (
     ChampionAlias,
     FeedbackCounted,
@@ -34,12 +34,7 @@ from propensity.records import (
 )
 from propensity.service.feedback import FeedbackService
 from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.retraining import (
-    RetrainBusyError,
-    RetrainOutcome,
-    on_feedback_table_change,
-    run_job,
-)
+from propensity.service.retraining import RetrainOutcome, on_feedback_table_change, run_job
 from tests.functions.conftest import invoke, load_handler
 from tests.reliability.figures import record
 from tests.reliability.storage.conftest import (

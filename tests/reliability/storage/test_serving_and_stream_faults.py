@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from propensity.errors import PropensityError
+from propensity.errors import ModelUnavailableError, PropensityError
 from propensity.records import PromotionEvent
-from propensity.service.champions import ChampionCache, ModelUnavailableError
+from propensity.service.champions import ChampionCache
 from propensity.service.predictions import PredictionService
 from tests.functions.conftest import invoke
 from tests.reliability.figures import record

@@ -6,10 +6,13 @@ import json
 
 import pytest
 
-from propensity.errors import InvalidInputError, UnknownModelError
+from propensity.errors import (
+    BatchTooLargeError,
+    InvalidInputError,
+    ModelUnavailableError,
+    UnknownModelError,
+)
 from propensity.records import PromotionEvent, VersionRecord
-from propensity.service.champions import ModelUnavailableError
-from propensity.service.predictions import BatchTooLargeError
 from tests.unit.service.conftest import World
 
 TELECOM_ROW = {"calls": 85, "minutes": 516.7, "messages": 56, "mb_used": 22696.96}

@@ -7,7 +7,8 @@ import gzip
 import pytest
 
 from propensity.config import ModelConfig
-from propensity.service.uploads import MAX_COLUMNS, UploadInvalidError, validate_labelled_csv
+from propensity.errors import UploadInvalidError
+from propensity.service.uploads import MAX_COLUMNS, validate_labelled_csv
 
 HEADER = "calls,minutes,messages,mb_used,is_ultra\n"
 

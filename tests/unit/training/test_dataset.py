@@ -122,10 +122,10 @@ def test_checksum_mismatch_is_refused(
         (b"", "file is empty", None, None),
         (TELECOM_HEADER, "no data rows", None, None),
         (
-            b"calls;minutes;messages;mb_used;is_ultra\n1;2;3;4;0\n",
-            "missing column(s) calls",
-            None,
-            "calls",
+            b"calls|minutes\n1|2\n",
+            "required column is missing",
+            1,
+            "messages",
         ),
         (
             TELECOM_HEADER + b"1,2,3,4,0\n5,abc,7,8,1\n",
@@ -138,11 +138,11 @@ def test_checksum_mismatch_is_refused(
         (TELECOM_HEADER + b"1,2,3,4,\n", "label is missing", 2, "is_ultra"),
         (
             b"calls,minutes\n1,2\n",
-            "missing column(s) messages, mb_used, is_ultra",
-            None,
+            "required column is missing (and 2 more problems)",
+            1,
             "messages",
         ),
-        (b"\xff\xfe\x00bad", "not utf-8 text", None, None),
+        (b"\xff\xfe\x00bad", "not UTF-8 text", None, None),
     ],
 )
 def test_bad_files_name_file_row_and_column(
@@ -156,10 +156,27 @@ def test_bad_files_name_file_row_and_column(
     assert (error.row, error.column) == (row, column)
 
 
-def test_wrong_delimiter_is_named(telecom_config: ModelConfig) -> None:
+def test_a_header_clearly_in_another_delimiter_is_read_with_it(
+    telecom_config: ModelConfig,
+) -> None:
+    # Given the same rows separated by ";" and by the configured ","
+    semicolons = load_labelled_csv(
+        b"calls;minutes;messages;mb_used;is_ultra\n1;2;3;4;0\n", "x.csv", telecom_config
+    )
+    commas = load_labelled_csv(TELECOM_HEADER + b"1,2,3,4,0\n", "x.csv", telecom_config)
+    # Then both read the same (upload validation accepts such files: training must too)
+    assert semicolons.equals(commas)
+
+
+def test_a_one_column_header_names_the_delimiter_it_seems_to_use(
+    telecom_config: ModelConfig,
+) -> None:
     with pytest.raises(DatasetError, match="looks ';'-separated"):
         load_labelled_csv(
-            b"calls;minutes;messages;mb_used;is_ultra\n1;2;3;4;0\n", "x.csv", telecom_config
+            b"calls;minutes;messages;mb_used;is_ultra\n1;2;3;4;0\n",
+            "x.csv",
+            telecom_config,
+            delimiter="|",
         )
 
 
