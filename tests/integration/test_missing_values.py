@@ -58,4 +58,5 @@ def test_a_csv_with_its_own_missing_spellings_trains_via_na_values_only(data_roo
     # and the missing-value policy was measured and followed
     missing = model.metrics["missing_policy"]
     assert model.scorecard["missing"] == missing["chosen"] == missing["measured_best"]
-    assert Scorer(model.scorecard).score({"calls": 40}).imputed == ("minutes", "messages", "mb_used")
+    score = Scorer(model.scorecard).score({"calls": 40})
+    assert score.imputed == ("minutes", "messages", "mb_used")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -21,12 +22,12 @@ from propensity.training.intervals import (
 )
 
 
-def sample(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample(n: int = 3000, seed: int = 0) -> tuple[NDArray[np.int_], NDArray[np.float64]]:
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < 0.15).astype(int)
     # Rounded scores: many ties, which the rank metrics must handle as scikit-learn does.
     p = np.clip((0.15 + 0.25 * (y - 0.15) + rng.normal(0, 0.15, n)).round(2), 0.005, 0.995)
-    return y, p
+    return y.astype(np.int_), p.astype(np.float64)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_an_unknown_metric_is_refused() -> None:
 
 def test_lift_table_ranks_deciles_and_accumulates_gains() -> None:
     # Given 100 rows whose 10 positives are the 10 highest scores
-    p = np.linspace(1.0, 0.01, 100)
+    p = np.linspace(1.0, 0.01, 100, dtype=np.float64)
     y = np.zeros(100, dtype=int)
     y[:10] = 1
     # When the lift table is built
