@@ -62,17 +62,28 @@ def numeric_levels(
     return levels
 
 
-def _most_frequent(values: pd.Series) -> str:
-    counts = values.value_counts()
-    if counts.empty:
-        return ""
-    top = counts.max()
-    return str(min(str(v) for v, n in counts.items() if n == top))  # ties: smallest, as sklearn
+def _factorized(values: pd.Series) -> tuple[Levels, list[str]]:
+    """(code of each row, -1 when missing; the distinct values as text): one hash pass."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=int), [str(u) for u in uniques]
 
 
-def _category_levels(values: pd.Series, categories: Sequence[str]) -> Levels:
-    # Categorical codes: hashed lookup, -1 for a value not among the categories.
-    return np.asarray(pd.Categorical(values, categories=categories).codes, dtype=int)
+def _categories_and_mode(values: pd.Series) -> tuple[list[str], str]:
+    codes, uniques = _factorized(values)
+    counts: dict[str, int] = {}
+    counted = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    for text, count in zip(uniques, counted, strict=True):
+        counts[text] = counts.get(text, 0) + int(count)
+    if not counts:
+        return [], ""
+    top = max(counts.values())
+    mode = min(text for text, count in counts.items() if count == top)  # ties: smallest, as sklearn
+    return sorted(counts), mode
+
+
+# Per fit/transform call: categorical column name -> (levels, missing), shared by the feature
+# and every cross it is part of (hashing text columns is the encoder's main cost).
+Memo = dict[str, tuple[Levels, NDArray[np.bool_]]]
 
 
 class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -130,21 +141,20 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             specs.append(spec)
             by_name[name] = spec
         for name in self.categorical:
-            values = frame[name]
-            present = values[values.notna()].astype(str)
-            categories = sorted(set(present))
+            categories, mode = _categories_and_mode(frame[name])
             spec = {
                 "name": name,
                 "type": "categorical",
                 "encoding": "categorical",
-                "impute": _most_frequent(present),
+                "impute": mode,
                 "categories": categories,
                 "width": len(categories),
             }
             specs.append(spec)
             by_name[name] = spec
+        memo: Memo = {}
         for first, second, bins in self.crosses:
-            specs.append(self._fit_cross(frame, by_name[first], by_name[second], bins))
+            specs.append(self._fit_cross(frame, by_name[first], by_name[second], bins, memo))
         self.specs_ = specs
         widths = [spec["width"] for spec in specs]
         starts = np.cumsum([0, *widths])
@@ -154,12 +164,17 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         # takes under the "mean" policy (so it contributes the training average).
         self.means_ = []
         for spec in specs:
-            levels, weights, missing = self._group(frame, spec, impute=True)
+            levels, weights, missing = self._group(frame, spec, memo)
             self.means_.append(_column_means(levels, weights, ~missing, spec["width"]))
         return self
 
     def _fit_cross(
-        self, frame: pd.DataFrame, first: dict[str, Any], second: dict[str, Any], bins: int
+        self,
+        frame: pd.DataFrame,
+        first: dict[str, Any],
+        second: dict[str, Any],
+        bins: int,
+        memo: Memo,
     ) -> dict[str, Any]:
         spec: dict[str, Any] = {
             "name": f"{first['name']} × {second['name']}",
@@ -181,7 +196,7 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             spec["second_levels"] = list(second["categories"])
         spec["width"] = 0
         spec["cells"] = []
-        pair_codes = self._pair_codes(frame, spec, impute=True)[0]
+        pair_codes = self._pair_codes(frame, spec, memo)[0]
         seen = np.unique(pair_codes[pair_codes >= 0])
         spec["codes"] = [int(c) for c in seen]
         n_second = len(spec["second_levels"])
@@ -197,12 +212,13 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if self.missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {self.missing!r}")
         impute = self.missing == "impute"
+        memo: Memo = {}
         rows: list[NDArray[Any]] = []
         cols: list[NDArray[Any]] = []
         vals: list[NDArray[Any]] = []
         n = len(frame)
         for spec, where, means in zip(self.specs_, self.slices_, self.means_, strict=True):
-            levels, values, missing = self._group(frame, spec, impute=impute)
+            levels, values, missing = self._group(frame, spec, memo)
             known = levels >= 0
             if not impute:
                 known &= ~missing
@@ -223,11 +239,12 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return matrix.tocsr()
 
     def _group(
-        self, frame: pd.DataFrame, spec: dict[str, Any], *, impute: bool
+        self, frame: pd.DataFrame, spec: dict[str, Any], memo: Memo
     ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
-        """(column within the group or -1, value there, row missing) for one group."""
+        """(column within the group or -1, value there, row missing) for one group; a missing
+        value is at its imputed value's column (transform drops it under the mean policy)."""
         if spec["type"] == "cross":
-            return self._pair_codes(frame, spec, impute=impute, to_columns=True)
+            return self._pair_codes(frame, spec, memo, to_columns=True)
         if spec["type"] == "numeric":
             column = frame[spec["name"]].to_numpy(dtype=float)
             missing = np.isnan(column)
@@ -239,23 +256,28 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             levels = numeric_levels(x, spec["sentinels"], [])
             scaled = np.where(sentinel, 1.0, (x - spec["mean"]) / spec["scale"])
             return levels, scaled, missing
-        values = frame[spec["name"]]
-        missing = values.isna().to_numpy()
-        filled = values.where(~missing, spec["impute"]).astype(str)
-        return _category_levels(filled, spec["categories"]), np.ones(len(values)), missing
+        name = spec["name"]
+        if name not in memo:
+            codes, uniques = _factorized(frame[name])
+            index = {c: i for i, c in enumerate(spec["categories"])}
+            # One entry per distinct value, then the imputed value's, which code -1 picks.
+            table = np.array([index.get(u, -1) for u in [*uniques, spec["impute"]]], dtype=int)
+            memo[name] = (table[codes], codes < 0)
+        levels, missing = memo[name]
+        return levels, np.ones(len(levels)), missing
 
     def _pair_codes(
-        self, frame: pd.DataFrame, spec: dict[str, Any], *, impute: bool, to_columns: bool = False
+        self, frame: pd.DataFrame, spec: dict[str, Any], memo: Memo, *, to_columns: bool = False
     ) -> tuple[Levels, NDArray[np.float64], NDArray[np.bool_]]:
         first, second = spec["first"], spec["second"]
-        first_levels, _, first_missing = self._group(frame, first, impute=True)
+        first_levels, _, first_missing = self._group(frame, first, memo)
         if second["type"] == "numeric":
             column = frame[second["name"]].to_numpy(dtype=float)
             second_missing = np.isnan(column)
             x = np.where(second_missing, second["impute"], column)
             second_levels = numeric_levels(x, spec["sentinels"], spec["edges"])
         else:
-            second_levels, _, second_missing = self._group(frame, second, impute=True)
+            second_levels, _, second_missing = self._group(frame, second, memo)
         n_second = len(spec["second_levels"])
         codes = np.where(
             (first_levels >= 0) & (second_levels >= 0), first_levels * n_second + second_levels, -1

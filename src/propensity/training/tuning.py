@@ -121,11 +121,7 @@ def _mask(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         holes = drop[:, j]
         if not holes.any():
             continue
-        if pd.api.types.is_numeric_dtype(masked[column]):
-            masked.loc[holes, column] = np.nan
-        else:
-            masked[column] = masked[column].astype(object)
-            masked.loc[holes, column] = None
+        masked.loc[holes, column] = np.nan  # numeric, text or categorical columns alike
     return masked
 
 
