@@ -201,8 +201,8 @@ def selection_section(training: Mapping[str, Any]) -> list[str]:
     if tuning:
         lines += [
             f"C = **{number(tuning.get('chosen_C'))}**, chosen by {tuning.get('folds')}-fold "
-            f"{tuning.get('on', 'cross-validation')} (highest mean ROC-AUC; the test split "
-            "takes no part):",
+            f"cross-validation on {tuning.get('on', 'the training split')} (highest mean "
+            "ROC-AUC; the test split takes no part):",
             "",
         ]
         lines += table(
@@ -231,7 +231,11 @@ def selection_section(training: Mapping[str, Any]) -> list[str]:
         lines += table(
             ["Policy", "Log-loss", "Mean predicted"],
             [
-                [f"`{policy}`", number(m.get("log_loss")), number(m.get("mean_predicted"))]
+                [
+                    f"`{policy}`",
+                    f"{float(m.get('log_loss', 'nan')):.4f}",
+                    number(m.get("mean_predicted")),
+                ]
                 for policy, m in (missing.get("policies") or {}).items()
             ],
         )
