@@ -9,8 +9,8 @@ from mangum import Mangum
 from propensity.api.app import create_app
 from propensity.api.routes import admin
 from propensity.observability import observed_http
+from propensity.roots.admin import admin_secret, admin_services
 from propensity.settings import AdminSettings
-from propensity.wiring import admin_secret, admin_services
 
 settings = AdminSettings()  # type: ignore[call-arg]  # values come from the environment
 app = create_app(

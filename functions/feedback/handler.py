@@ -9,8 +9,8 @@ from mangum import Mangum
 from propensity.api.app import create_app
 from propensity.api.routes import feedback
 from propensity.observability import observed_http
+from propensity.roots.feedback import feedback_services
 from propensity.settings import FeedbackSettings
-from propensity.wiring import feedback_services
 
 settings = FeedbackSettings()  # type: ignore[call-arg]  # values come from the environment
 app = create_app(feedback_services(settings), [feedback.router], root_path=settings.api_base_path)

@@ -13,8 +13,8 @@ from mangum import Mangum
 from propensity.api.app import create_app
 from propensity.api.routes import dashboard, predict
 from propensity.observability import observed_http
+from propensity.roots.predict import predict_services
 from propensity.settings import PredictSettings
-from propensity.wiring import predict_services
 
 settings = PredictSettings()  # type: ignore[call-arg]  # values come from the environment
 services = predict_services(settings)

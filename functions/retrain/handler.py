@@ -1,7 +1,8 @@
-"""RetrainFunction: DynamoDB stream (feedback counter), EventBridge schedule, bootstrap.
+"""RetrainFunction: the DynamoDB stream (feedback counter, queued jobs), the schedule, bootstrap.
 
-Stream records are processed one by one and failures reported per record
-(``batchItemFailures``), so one poison record does not make Lambda retry the whole batch.
+Events become typed values here, at the edge; the orchestrator never sees a storage key. Stream
+records are processed one by one and failures reported per record (``batchItemFailures``), so
+one poison record does not make Lambda retry the whole batch.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from propensity.adapters.feedback import parse_stream_keys
 from propensity.observability import logger, metrics, observed
 from propensity.records import RetrainJob
-from propensity.service.retraining import bootstrap, on_feedback_table_change, run_schedule
+from propensity.roots.retrain import retrain_orchestrator
+from propensity.service.retraining import summary
 from propensity.settings import RetrainSettings
-from propensity.wiring import drift_monitor, retrain_service
 
 settings = RetrainSettings()  # type: ignore[call-arg]  # values come from the environment
-service = retrain_service(settings)
-monitor = drift_monitor(settings)
+orchestrator = retrain_orchestrator(settings)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -34,7 +34,7 @@ def _on_feedback_table_record(record: DynamoDBRecord) -> None:
     if event is None:
         logger.info("stream record ignored", extra={"event_id": record.event_id})
         return
-    outcome = on_feedback_table_change(service, event)
+    outcome = orchestrator.handle(event)
     if isinstance(outcome, RetrainJob):
         logger.info("retrain job done", extra={"job": asdict(outcome)})
     elif outcome is not None:
@@ -46,18 +46,22 @@ def _on_feedback_table_record(record: DynamoDBRecord) -> None:
         logger.info("retrained from stream", extra={"outcome": asdict(outcome)})
 
 
-def _is_stream(event: dict[str, Any]) -> bool:
+def _trigger(event: dict[str, Any]) -> str | None:
+    """What a non-stream event asks for: the EventBridge schedule, or the bootstrap command."""
     records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and records[0].get("eventSource") == "aws:dynamodb"
-    )
+    if isinstance(records, list) and records and records[0].get("eventSource") == "aws:dynamodb":
+        return "stream"
+    if event.get("detail-type") == "Scheduled Event" or event.get("trigger") == "schedule":
+        return "schedule"
+    if event.get("trigger") == "bootstrap":
+        return "bootstrap"
+    return None
 
 
 @observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if _is_stream(event):
+    trigger = _trigger(event)
+    if trigger == "stream":
         return dict(
             process_partial_response(
                 event=event,
@@ -66,14 +70,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 context=context,
             )
         )
-    trigger = event.get("trigger") or (
-        "schedule" if event.get("detail-type") == "Scheduled Event" else None
-    )
     if trigger == "schedule":
-        outcomes = run_schedule(service, monitor)
-    elif trigger == "bootstrap":
-        outcomes = bootstrap(service)
-    else:
-        logger.warning("unrecognised event ignored", extra={"keys": sorted(event)})
-        return {"status": "ignored", "reason": "not a stream, schedule or bootstrap event"}
-    return {"status": "ok", "trigger": trigger, "outcomes": [asdict(o) for o in outcomes]}
+        report = summary(orchestrator.run_schedule())
+        # Counted, not raised: the other models' outcomes stand, and an alarm watches this.
+        metrics.add_metric(name="ScheduledRetrainFailures", unit="Count", value=report["failures"])
+        return {"status": "ok", "trigger": trigger, **report}
+    if trigger == "bootstrap":
+        outcomes = orchestrator.bootstrap()
+        return {"status": "ok", "trigger": trigger, "outcomes": [asdict(o) for o in outcomes]}
+    logger.warning("unrecognised event ignored", extra={"keys": sorted(event)})
+    return {"status": "ignored", "reason": "not a stream, schedule or bootstrap event"}

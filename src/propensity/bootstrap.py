@@ -17,7 +17,9 @@ from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.config import available_models, load_model_config
 from propensity.errors import DatasetError
-from propensity.service.retraining import RetrainOutcome, RetrainService, bootstrap
+from propensity.records import RetrainOutcome
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.training.candidate import SklearnTrainer
 
 OUTPUT_KEYS = {
     "bucket": "ArtifactsBucketName",
@@ -65,11 +67,12 @@ def bootstrap_stack(
     resources: StackResources, data_dir: Path
 ) -> tuple[list[str], list[RetrainOutcome]]:
     uploaded = upload_datasets(resources, data_dir)
-    service = RetrainService(
+    service = RetrainOrchestrator(
         {m: load_model_config(m) for m in available_models()},
         DynamoRegistry(resources.registry_table),
         ObjectStore(resources.bucket),
         DynamoFeedbackStore(resources.feedback_table),
         datasets=BucketDatasets(ObjectStore(resources.bucket)),
+        trainer=SklearnTrainer(),
     )
-    return uploaded, bootstrap(service)
+    return uploaded, service.bootstrap()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -147,11 +148,35 @@ class ThresholdConfig(_Strict):
 
 
 class PromotionConfig(_Strict):
+    """The gate a candidate passes, against the champion and against a fixed reference (the
+    last version a person approved, else v1), all measured on the same held-out rows."""
+
     metric: Literal["roc_auc", "pr_auc", "f1", "accuracy", "neg_log_loss"] = "roc_auc"
-    # A candidate may be this much worse than the champion on ``metric`` and still be promoted.
+    # The lower bound of the paired interval of (candidate − comparator) on ``metric`` must be
+    # at or above −tolerance, against the champion and against the reference.
     tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
-    # No other metric may fall by more than this ("no metric collapse").
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    # Paired bootstrap rounds for metrics other than ROC-AUC (ROC-AUC uses DeLong).
+    bootstrap_rounds: Annotated[int, Field(ge=50, le=5000)] = 200
+    # The candidate's metric may sit at most this far below the reference's: small losses
+    # promoted one at a time cannot add up.
+    max_cumulative_drop: Annotated[float, Field(ge=0, le=1)] = 0.01
+    # Calibration: relative increases of log-loss and Brier, absolute increase of the expected
+    # calibration error, and the gap between mean prediction and base rate.
+    max_log_loss_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_brier_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_ece_increase: Annotated[float, Field(ge=0, le=1)] = 0.02
+    max_mean_gap: Annotated[float, Field(ge=0, le=1)] = 0.02
+    # Slices: the categorical features whose values are checked (None: every categorical), the
+    # held-out rows a value needs to count, and how much worse a slice may get: the gap between
+    # its mean prediction and its observed rate, and its ROC-AUC.
+    slices: list[str] | None = None
+    slice_min_rows: Annotated[int, Field(ge=10)] = 100
+    slice_max_gap_increase: Annotated[float, Field(ge=0, le=1)] = 0.03
+    slice_max_auc_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # No other metric may fall by more than this against the champion ("no metric collapse").
     max_metric_drop: Annotated[float, Field(ge=0, le=1)] = 0.05
+    # The batch of new labelled rows worth a retrain (settings can lower it for demos and tests).
     min_feedback: Annotated[int, Field(ge=1)] = 1
 
 
@@ -172,10 +197,80 @@ class EvaluationConfig(_Strict):
 
 
 class DriftConfig(_Strict):
-    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
-    ks_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    chi2_pvalue: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """When the logged traffic counts as drifted from the training data.
+
+    A feature drifts when its test (KS for numerics, chi-square for categoricals) is significant
+    after correcting for testing every feature at once, and its PSI is at least ``min_psi``: the
+    test says the move is more than noise, PSI that it is big enough to matter.
+    """
+
+    # Which prediction sources form the window. The dashboard and chat are demos whose rows a
+    # person made up, not the population the model serves.
+    # (pydantic copies a mutable default for every instance.)
+    sources: Annotated[list[Literal["api", "batch", "chat", "dashboard"]], Field(min_length=1)] = [
+        "api",
+        "batch",
+    ]
+    # The latest this many predictions (of those sources) are compared with the training data.
+    window: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    # Fewer rows than this and nothing is compared; a feature with fewer values is not tested.
+    # At 50 rows, 20 of 20 windows drawn from the training data itself were flagged by PSI alone.
+    min_rows: Annotated[int, Field(ge=20)] = 200
+    # Chance of a false alarm (Bonferroni) or expected share of false discoveries (BH, BY) over
+    # the model's features, per report: at 0.05 one report in twenty of unchanged traffic would
+    # still say "drift".
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    correction: Literal["benjamini-hochberg", "benjamini-yekutieli", "bonferroni"] = (
+        "benjamini-hochberg"
+    )
+    # A significant move with a smaller PSI is reported but not drift (large windows make tiny,
+    # harmless moves significant). 0.1 is the usual "moderate shift" mark.
+    min_psi: Annotated[float, Field(ge=0)] = 0.1
+    # Quantile bins of the reference for a numeric feature's PSI.
     bins: Annotated[int, Field(ge=2, le=50)] = 10
+
+
+class ChatFeatureConfig(_Strict):
+    """How people name one feature in a chat message (see the README's chat section)."""
+
+    # Words naming the feature, by language (the language also tells how to reply).
+    es: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+    # Words written next to a number of this feature, with the factor to the feature's unit.
+    units: dict[str, float] = Field(default_factory=dict)
+    # Synonyms of each category value (the value itself is always understood too).
+    values: dict[str, list[str]] = Field(default_factory=dict)
+    # The category meant when a value is negated ("not married" = single).
+    opposites: dict[str, str] = Field(default_factory=dict)
+    # Synonyms that count only in a clause that also names the feature ("may" the month).
+    ambiguous: list[str] = Field(default_factory=list)
+    # Every value counts only in a clause naming the feature ("previous campaign ... failed").
+    needs_alias: bool = False
+    # A word right before the number that means it is not this feature ("worked 42 years").
+    not_after: list[str] = Field(default_factory=list)
+    # A number next to a value of this categorical feature is this feature ("15 de junio").
+    next_to: str | None = None
+    # A number standing alone in a clause ("student, 21, single") is this feature.
+    bare_number: bool = False
+
+
+class ChatPhrase(_Strict):
+    """Fixed wordings that set several features at once ("never contacted")."""
+
+    says: Annotated[list[str], Field(min_length=1)]
+    sets: Annotated[dict[str, float | str], Field(min_length=1)]
+
+
+class ChatConfig(_Strict):
+    """The model's chat lexicon. Without it, feature names and category values are understood
+    as they are written."""
+
+    examples: list[str] = Field(default_factory=list)
+    # How a yes/no question is answered; a categorical with a yes and a no category is binary.
+    yes: list[str] = Field(default_factory=lambda: ["yes", "si", "sí", "true"])
+    no: list[str] = Field(default_factory=lambda: ["no", "false", "none"])
+    features: dict[str, ChatFeatureConfig] = Field(default_factory=dict)
+    phrases: list[ChatPhrase] = Field(default_factory=list)
 
 
 class ModelConfig(_Strict):
@@ -192,6 +287,17 @@ class ModelConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     drift: DriftConfig = DriftConfig()
     limitations: list[str] = Field(default_factory=list)
+    chat: ChatConfig = ChatConfig()
+
+    @model_validator(mode="after")
+    def _chat_names_features(self) -> ModelConfig:
+        known = set(self.features.all)
+        named = set(self.chat.features) | {n for p in self.chat.phrases for n in p.sets}
+        named |= {f.next_to for f in self.chat.features.values() if f.next_to}
+        unknown = named - known
+        if unknown:
+            raise ValueError(f"chat names features the model does not have: {sorted(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _order_column_is_kept(self) -> ModelConfig:
@@ -203,6 +309,14 @@ class ModelConfig(_Strict):
 
     def label_for(self, prediction: int) -> str:
         return self.target.positive_label if prediction == 1 else self.target.negative_label
+
+
+def config_for(configs: Mapping[str, ModelConfig], model: str) -> ModelConfig:
+    """The config of ``model``; UnknownModelError when it is not one of ``configs``."""
+    config = configs.get(model)
+    if config is None:
+        raise UnknownModelError(model)
+    return config
 
 
 def parse_label(value: object, target: TargetConfig) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -115,3 +118,84 @@ class RetrainJobQueued:
 
 
 RetrainEvent = FeedbackCounted | RetrainJobQueued
+
+
+@dataclass(frozen=True)
+class UploadedData:
+    """An accepted upload's bytes, as a retrain reads them (checked against its SHA-256)."""
+
+    upload_id: str
+    sha256: str
+    delimiter: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Everything one version is trained on, as the service read it through its stores."""
+
+    model: str
+    base: bytes
+    base_location: str
+    feedback: tuple[FeedbackRecord, ...] = ()
+    uploads: tuple[UploadedData, ...] = ()
+
+    def lineage(self) -> dict[str, Any]:
+        """What the version was trained on, named well enough to audit and to reproduce."""
+        feedback = sorted(f"{r.feedback_id}:{r.label}" for r in self.feedback)
+        return {
+            "base": {
+                "location": self.base_location,
+                "sha256": hashlib.sha256(self.base).hexdigest(),
+            },
+            "feedback": {
+                "items": len(feedback),
+                "ids_sha256": hashlib.sha256("\n".join(feedback).encode()).hexdigest(),
+            },
+            "uploads": sorted(
+                ({"upload_id": u.upload_id, "sha256": u.sha256} for u in self.uploads),
+                key=lambda u: u["upload_id"],
+            ),
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the base data, every feedback id and label, and every upload's hash:
+        it changes whenever anything trained on changes."""
+        lineage = self.lineage()
+        canonical = {
+            "base": lineage["base"]["sha256"],
+            "feedback": lineage["feedback"]["ids_sha256"],
+            "uploads": [u["sha256"] for u in lineage["uploads"]],
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trained version ready to publish: rendered artifacts, metrics, and how the models it
+    must beat scored on the very same held-out rows."""
+
+    model: str
+    version: str
+    files: Mapping[str, bytes]
+    artifacts: Mapping[str, str]  # file name → SHA-256
+    metrics: Mapping[str, float]
+    comparisons: Mapping[str, Mapping[str, float]]  # e.g. "champion" → its metrics
+    threshold: float
+    rows_train: int
+    extra_rows: int
+    data_sha256: str
+    lineage: Mapping[str, Any] = field(default_factory=dict)
+    # The gate's numbers (training.gate_evidence), measured on the same held-out rows.
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    model: str
+    version: str
+    promoted: bool
+    reason: str
+    metrics: dict[str, float]
+    champion_metrics: dict[str, float] | None
+    feedback_rows: int

@@ -60,6 +60,8 @@ class RetrainSettings(_FunctionSettings):
     predictions_table: Annotated[str, Field(min_length=3)]
     retrain_min_feedback: Annotated[int, Field(ge=1)] = 1
     datasets_prefix: str = "datasets/"
+    # The function's timeout: a job still "running" after this long was cut off mid-retrain.
+    retrain_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = 900
 
     @property
     def data_root(self) -> str:

@@ -145,7 +145,7 @@ def parse_labelled_csv(
             kept.append(cells)
     except csv.Error as exc:
         _add(problems, Problem(None, None, f"malformed CSV: {exc}"))
-    if count == 0:
+    if count == 0 and not problems:
         raise UploadInvalidError(source, [Problem(None, None, "no data rows below the header")])
     # Every cell problem is collected too, so one answer lists what to fix in the whole file.
     columns = _Columns(config, header, lines, kept, problems)

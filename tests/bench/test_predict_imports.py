@@ -14,7 +14,7 @@ HEAVY = ("numpy", "pandas", "sklearn", "scipy", "joblib")
 NOT_SERVED = (
     "propensity.api.routes.admin",
     "propensity.api.routes.feedback",
-    "propensity.service.chat",
+    "propensity.chat",
 )
 
 # A fresh interpreter: moto resources from the template, the predict handler executed from its

@@ -20,7 +20,8 @@ from propensity.adapters.registry import DynamoRegistry
 from propensity.config import available_models, load_model_config
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.observability import metrics
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
 
 EVENTS = REPO_ROOT / "events"
@@ -80,25 +81,28 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def retrain_service(stack: Stack, data_root: Path) -> RetrainService:
+def retrain_service(stack: Stack, data_root: Path) -> RetrainOrchestrator:
     bucket = stack.names["ArtifactsBucket"]
     s3 = boto3.client("s3")
     for dataset in data_root.glob("*.csv.gz"):
         s3.put_object(Bucket=bucket, Key=f"datasets/{dataset.name}", Body=dataset.read_bytes())
-    return RetrainService(
+    return RetrainOrchestrator(
         {m: load_model_config(m) for m in available_models()},
         DynamoRegistry(stack.names["RegistryTable"]),
         ObjectStore(bucket),
         DynamoFeedbackStore(stack.names["FeedbackTable"]),
         datasets=BucketDatasets(ObjectStore(bucket)),
+        trainer=SklearnTrainer(),
     )
 
 
 @pytest.fixture
-def published(retrain_service: RetrainService, trained: dict[str, TrainedModel]) -> RetrainService:
+def published(
+    retrain_service: RetrainOrchestrator, trained: dict[str, TrainedModel]
+) -> RetrainOrchestrator:
     """Both models' v1 (trained once per session) stored and promoted, as a bootstrap would."""
     for model in trained.values():
-        retrain_service.publish(model, trigger="bootstrap")
+        retrain_service.publish(candidate_from(model), trigger="bootstrap")
     return retrain_service
 
 

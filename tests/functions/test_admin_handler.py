@@ -11,7 +11,7 @@ import pytest
 
 from propensity.local.template import Stack
 from propensity.service.admin_auth import AdminAuthenticator
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import (
     ADMIN_TOKEN,
     body_of,
@@ -76,7 +76,7 @@ def test_admin_routes_refuse_missing_wrong_expired_and_out_of_scope_credentials(
     assert champion(stack, "telecom") == before
 
 
-def test_promote_rollback_and_history(published: RetrainService, stack: Stack) -> None:
+def test_promote_rollback_and_history(published: RetrainOrchestrator, stack: Stack) -> None:
     # Given telecom v1 champion and a retrained v2 that was promoted
     assert published.retrain("telecom", trigger="admin").promoted
     handler = load_handler("admin")
@@ -120,7 +120,9 @@ def test_promote_rollback_and_history(published: RetrainService, stack: Stack) -
     assert missing["statusCode"] == 404
 
 
-def test_two_racing_promotions_have_one_winner(published: RetrainService, stack: Stack) -> None:
+def test_two_racing_promotions_have_one_winner(
+    published: RetrainOrchestrator, stack: Stack
+) -> None:
     # Given v2 and v3 candidates and both operators having seen champion revision 1
     published.retrain("telecom", trigger="admin")
     published.retrain("telecom", trigger="admin")
@@ -147,7 +149,9 @@ def test_two_racing_promotions_have_one_winner(published: RetrainService, stack:
     assert champion(stack, "telecom") == {"version": "v2", "revision": revision + 1}
 
 
-def test_a_tampered_artifact_is_never_promoted(published: RetrainService, stack: Stack) -> None:
+def test_a_tampered_artifact_is_never_promoted(
+    published: RetrainOrchestrator, stack: Stack
+) -> None:
     outcome = published.retrain("telecom", trigger="admin")
     handler = load_handler("admin")
     invoke(handler, route_event("POST", "/models/telecom/versions/v1/promote", headers=BEARER))

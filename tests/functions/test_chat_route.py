@@ -34,12 +34,40 @@ def test_spanish_message_is_extracted_scored_and_logged(stack: Stack) -> None:
     assert set(body["defaults"]) == set(prediction["imputed"])
     assert "education" in body["defaults"] and "age" not in body["defaults"]
     assert "Probabilidad" in body["reply"] and "education" in body["reply"]
-    # And the prediction is logged with the extracted features
+    # And it asks for the most influential fields it had to default
+    assert 1 <= len(body["ask"]) <= 2 and set(body["ask"]) <= set(body["defaults"])
+    # And the prediction is logged with the extracted features, marked as coming from the chat
     item = boto3.client("dynamodb").get_item(
         TableName=stack.names["PredictionsTable"],
         Key={"prediction_id": {"S": prediction["prediction_id"]}},
     )["Item"]
     assert item["model"]["S"] == "bank" and item["version"]["S"] == "v1"
+    assert item["source"]["S"] == "chat"
+
+
+@pytest.mark.usefixtures("published")
+def test_implausible_value_is_asked_about_and_nothing_is_scored_or_logged(stack: Stack) -> None:
+    # Given a message with an age no client of the training data had
+    message = "age 200, married, balance 1200"
+    # When it is sent to the bank chat
+    response = invoke(
+        load_handler("predict"), route_event("POST", "/models/bank/chat", body={"message": message})
+    )
+    # Then the answer is a question about the age, with what else was understood
+    assert response["statusCode"] == 200, response["body"]
+    body = body_of(response)
+    assert body["prediction"] is None
+    assert body["implausible"]["age"]["value"] == 200
+    assert (
+        "18" in body["implausible"]["age"]["reason"]
+        and "95" in body["implausible"]["age"]["reason"]
+    )
+    assert body["understood"] == {"balance": 1200, "marital": "married"}
+    assert body["defaults"] == [] and body["ask"] == []
+    assert "age = 200" in body["reply"] and "plausible" in body["reply"]
+    # And no prediction was logged
+    scanned = boto3.client("dynamodb").scan(TableName=stack.names["PredictionsTable"])
+    assert scanned["Count"] == 0
 
 
 @pytest.mark.usefixtures("published")
@@ -77,9 +105,12 @@ def test_message_without_features_is_a_422_naming_message(body: object, field: s
 @pytest.mark.usefixtures("published")
 @pytest.mark.parametrize("body", [{"message": ""}, {"message": "x" * 2001}, {"text": "hola"}])
 def test_invalid_chat_body_is_a_422(body: object) -> None:
-    # Given an empty, too long or misnamed message / When sent / Then 422
+    # Given an empty, too long (over the documented 2,000 characters) or misnamed message
+    # When sent
     response = invoke(load_handler("predict"), route_event("POST", "/models/bank/chat", body=body))
+    # Then 422, naming the field
     assert response["statusCode"] == 422
+    assert "message" in response["body"]
 
 
 @pytest.mark.usefixtures("published")

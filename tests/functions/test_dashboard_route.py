@@ -16,7 +16,7 @@ import pytest
 
 from propensity.api.routes.dashboard import ASSET_TYPES
 from propensity.local.template import Stack
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import body_of, get_route, invoke, load_handler
 
 STATIC = files("propensity.api") / "static"
@@ -131,7 +131,7 @@ def test_evaluation_of_a_named_version_and_of_missing_ones() -> None:
     assert invoke(handler, get_route("/models/churn/evaluation"))["statusCode"] == 404
 
 
-def test_a_tampered_evaluation_is_refused(stack: Stack, published: RetrainService) -> None:
+def test_a_tampered_evaluation_is_refused(stack: Stack, published: RetrainOrchestrator) -> None:
     # Given bank v1's metrics.json rewritten in the bucket behind the registry's back
     bucket = stack.names["ArtifactsBucket"]
     s3 = boto3.client("s3")

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from propensity.local.template import Stack
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import (
     body_of,
     get_route,
@@ -130,7 +130,7 @@ def test_no_champion_yet_is_a_503_not_a_crash(stack: Stack) -> None:
 
 
 def test_a_new_champion_is_served_without_redeploy(
-    published: RetrainService, monkeypatch: pytest.MonkeyPatch
+    published: RetrainOrchestrator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MODEL_REFRESH_SECONDS", "0")
     handler = load_handler("predict")

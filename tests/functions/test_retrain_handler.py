@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from propensity.local.template import Stack
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import invoke, load_event, load_handler
 
 BANK_ROW = {
@@ -29,7 +29,7 @@ BANK_ROW = {
 }
 
 
-def add_feedback(service: RetrainService, model: str, n: int) -> None:
+def add_feedback(service: RetrainOrchestrator, model: str, n: int) -> None:
     from propensity.adapters.feedback import DynamoFeedbackStore
     from propensity.records import FeedbackRecord
 
@@ -42,7 +42,9 @@ def add_feedback(service: RetrainService, model: str, n: int) -> None:
         )
 
 
-def test_stream_record_retrains_the_model_once(published: RetrainService, stack: Stack) -> None:
+def test_stream_record_retrains_the_model_once(
+    published: RetrainOrchestrator, stack: Stack
+) -> None:
     # Given three pending feedback items for bank
     add_feedback(published, "bank", 3)
     handler = load_handler("retrain")
@@ -70,7 +72,7 @@ def test_a_poison_record_fails_alone() -> None:
     assert result == {"batchItemFailures": [{"itemIdentifier": "999"}]}
 
 
-def test_schedule_retrains_only_models_with_new_feedback(published: RetrainService) -> None:
+def test_schedule_retrains_only_models_with_new_feedback(published: RetrainOrchestrator) -> None:
     handler = load_handler("retrain")
     assert invoke(handler, load_event("schedule.json"))["outcomes"] == []
     add_feedback(published, "bank", 2)
@@ -78,7 +80,7 @@ def test_schedule_retrains_only_models_with_new_feedback(published: RetrainServi
     assert [(o["model"], o["version"]) for o in result["outcomes"]] == [("bank", "v2")]
 
 
-def test_bootstrap_trains_and_promotes_every_model(retrain_service: RetrainService) -> None:
+def test_bootstrap_trains_and_promotes_every_model(retrain_service: RetrainOrchestrator) -> None:
     result = invoke(load_handler("retrain"), load_event("bootstrap.json"))
     assert {(o["model"], o["version"], o["promoted"]) for o in result["outcomes"]} == {
         ("bank", "v1", True),

@@ -111,7 +111,7 @@ def test_presigned_upload_for_large_files(stack: Stack, telecom_csv: bytes) -> N
     # The client PUTs the file to the URL (here: the same object written directly)
     boto3.client("s3").put_object(
         Bucket=stack.names["ArtifactsBucket"],
-        Key=f"uploads/telecom/incoming/{ticket['upload_id']}.csv",
+        Key=f"incoming/telecom/{ticket['upload_id']}.csv",
         Body=telecom_csv,
     )
     completed = invoke(
@@ -143,7 +143,7 @@ def test_an_oversized_presigned_upload_is_refused_without_being_read_whole(
     oversized = (telecom_csv * 10)[: 8 * 1024]
     s3.put_object(
         Bucket=stack.names["ArtifactsBucket"],
-        Key=f"uploads/telecom/incoming/{ticket['upload_id']}.csv",
+        Key=f"incoming/telecom/{ticket['upload_id']}.csv",
         Body=oversized,
     )
 

@@ -7,6 +7,7 @@ screenshot of each is saved to test-output/screenshots/.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -16,8 +17,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
 
-from propensity.local.stack_run import LocalStack
+from propensity.config import packaged_config_dir
+from propensity.local.stack_run import DATA_DIR, LocalStack
 from propensity.local.template import REPO_ROOT, Stack
+from tests.support.chat_lexicons import CHAT_MODEL_DIR
 
 from .httpclient import call_json
 
@@ -40,12 +43,27 @@ JOB_TIMEOUT_MS = 180_000
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # Feedback alone never retrains here (RetrainMinFeedback=50): the only new version is the one
     # the Models tab asks for. ModelRefreshSeconds=0 makes a promotion visible at once.
     template = Stack(parameters={"RetrainMinFeedback": "50", "ModelRefreshSeconds": "0"})
-    with LocalStack(port=0, run_schedules=False, quiet=True, stack=template) as running:
-        yield running
+    # A third model, added the way a user adds one: a TOML (with its [chat] section) next to the
+    # shipped ones and its dataset in the data directory. The functions read model configs from
+    # the package's directory; for this stack that directory is a copy with churn.toml added.
+    configs = tmp_path_factory.mktemp("model_configs")
+    for shipped in packaged_config_dir().glob("*.toml"):
+        shutil.copy(shipped, configs)
+    shutil.copy(CHAT_MODEL_DIR / "churn.toml", configs)
+    data = tmp_path_factory.mktemp("data")
+    for dataset in DATA_DIR.glob("*.csv.gz"):
+        (data / dataset.name).symlink_to(dataset)
+    (data / "churn.csv.gz").write_bytes(gzip.compress((CHAT_MODEL_DIR / "churn.csv").read_bytes()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("propensity.config.packaged_config_dir", lambda: configs)
+        with LocalStack(
+            port=0, run_schedules=False, quiet=True, stack=template, data_dir=data
+        ) as running:
+            yield running
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +117,7 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
     _, schema = call_json("GET", f"{stack.url}/models/bank")
     categorical = [f["name"] for f in schema["features"] if f["categories"]]
     numeric = [f["name"] for f in schema["features"] if not f["categories"]]
+    schema_names = [f["name"] for f in schema["features"]]
     assert page.locator("#predict-fields select").count() == len(categorical) > 0
     assert page.locator("#predict-fields input[type=number]").count() == len(numeric) > 0
     assert "typical" in page.inner_text("label[for=feature-age]")
@@ -116,6 +135,13 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
     assert result.get_by_test_id("version").inner_text() == "bank v1"
     assert result.locator(".reasons li").count() == 3
     assert "poutcome=success" in result.locator(".reasons").inner_text()
+    # And only the fields the user set were sent: the others are named as filled by the model
+    filled = result.locator("p.hint", has_text="Filled with training values").inner_text()
+    assert set(filled.split(": ", 1)[1].split(", ")) == set(schema_names) - {
+        "age",
+        "job",
+        "poutcome",
+    }
 
     # When the true outcome is sent back
     result.locator(".feedback-yes").click()
@@ -178,6 +204,44 @@ def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: Lo
         assert expected in understood
     assert telecom.get_by_test_id("version").inner_text() == "telecom v1"
     screenshot(page, "chat")
+
+
+def test_chat_understands_a_model_added_by_config_only(page: Page) -> None:
+    # Given the churn model, which exists only as a TOML with a [chat] section and a CSV
+    page.select_option("#model-select", "churn")
+    page.wait_for_selector("#champion-badge:has-text('v1')")
+    page.click("#tab-button-chat")
+    # Then the chat tab shows the example sentences of its config
+    examples = page.get_by_test_id("chat-example").all_inner_texts()
+    assert examples[0].startswith("I have been a customer for 12 months")
+    # When the first example is picked and sent
+    page.get_by_test_id("chat-example").nth(0).click()
+    page.click("#chat-send")
+    answer = page.get_by_test_id("chat-answer").nth(0)
+    answer.wait_for()
+    # Then all four fields it names are understood, with a churn prediction
+    chips = {
+        chip.get_attribute("data-feature"): chip.inner_text()
+        for chip in answer.locator(".understood .chip").all()
+    }
+    assert chips == {
+        "tenure": "tenure = 12",
+        "MonthlyCharges": "MonthlyCharges = 70",
+        "Contract": "Contract = Month-to-month",
+        "InternetService": "InternetService = Fiber optic",
+    }
+    assert answer.get_by_test_id("version").inner_text() == "churn v1"
+    assert "Partner" in answer.get_by_test_id("chat-ask").inner_text()
+    # When an implausible value is sent
+    page.fill("#chat-input", "customer for 100 years, no partner")
+    page.click("#chat-send")
+    doubt = page.get_by_test_id("chat-answer").nth(1)
+    doubt.wait_for()
+    # Then it is asked about and nothing is scored
+    assert "tenure = 1200" in doubt.get_by_test_id("chat-doubts").inner_text()
+    assert "Before scoring" in doubt.inner_text()
+    assert doubt.get_by_test_id("probability").count() == 0
+    screenshot(page, "chat-third-model")
 
 
 def test_metrics_tab_draws_every_chart(page: Page) -> None:
@@ -266,9 +330,11 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
 
 
 def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack) -> None:
-    # Given served traffic whose balances are far above the training data's
+    # Given served traffic whose balances are far above the training data's (250 rows: the
+    # shipped minimum window is 200)
     rows = [
-        {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"} for i in range(80)
+        {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"}
+        for i in range(250)
     ]
     status, _ = call_json("POST", f"{stack.url}/models/bank/predict/batch", {"rows": rows})
     assert status == 200

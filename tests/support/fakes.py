@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from propensity.errors import ConflictError, NotFoundError, StorageError
 from propensity.records import (
@@ -11,6 +12,7 @@ from propensity.records import (
     FeedbackRecord,
     PredictionRecord,
     PromotionEvent,
+    RetrainJob,
     VersionRecord,
     VersionStatus,
 )
@@ -114,8 +116,14 @@ class FakePredictionLog:
             raise NotFoundError(prediction_id)
         return self.records[prediction_id]
 
-    def recent(self, model: str, limit: int) -> list[PredictionRecord]:
-        mine = [r for r in self.records.values() if r.model == model]
+    def recent(
+        self, model: str, limit: int, *, sources: Collection[str] | None = None
+    ) -> list[PredictionRecord]:
+        mine = [
+            r
+            for r in self.records.values()
+            if r.model == model and (sources is None or r.source in sources)
+        ]
         return sorted(mine, key=lambda r: r.created_at, reverse=True)[:limit]
 
 
@@ -123,6 +131,8 @@ class FakeFeedbackStore:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], FeedbackRecord] = {}
         self.counters: dict[str, int] = {}
+        self.uploads: dict[tuple[str, str], dict[str, Any]] = {}
+        self.jobs: dict[tuple[str, str], RetrainJob] = {}
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
         key = (record.model, record.feedback_id)
@@ -140,3 +150,33 @@ class FakeFeedbackStore:
 
     def consume(self, model: str, count: int) -> None:
         self.counters[model] = self.counters.get(model, 0) - count
+
+    # UploadStore: an upload's description, counted once as its rows.
+    def add_upload(self, model: str, upload_id: str, description: dict[str, Any]) -> bool:
+        key = (model, f"upload:{upload_id}")
+        if key in self.uploads:
+            return False
+        self.uploads[key] = {"upload_id": upload_id, **description}
+        self.counters[model] = self.counters.get(model, 0) + int(description["rows"])
+        return True
+
+    def list_uploads(self, model: str) -> list[dict[str, Any]]:
+        return [u for (m, _), u in self.uploads.items() if m == model]
+
+    # JobStore
+    def put_job(self, job: RetrainJob) -> None:
+        if (job.model, job.job_id) in self.jobs:
+            raise ConflictError(f"job {job.job_id} exists")
+        self.jobs[(job.model, job.job_id)] = job
+
+    def get_job(self, model: str, job_id: str) -> RetrainJob:
+        if (model, job_id) not in self.jobs:
+            raise NotFoundError(f"model {model!r} has no retrain job {job_id!r}")
+        return self.jobs[(model, job_id)]
+
+    def update_job(self, job: RetrainJob) -> None:
+        self.get_job(job.model, job.job_id)
+        self.jobs[(job.model, job.job_id)] = job
+
+    def list_jobs(self, model: str) -> list[RetrainJob]:
+        return [j for (m, _), j in self.jobs.items() if m == model]

@@ -233,18 +233,35 @@ class DynamoFeedbackStore:
         item = response.get("Item")
         if not item:
             raise NotFoundError(f"model {model!r} has no retrain job {job_id!r}")
-        values = dynamo.from_item(item)
-        return RetrainJob(
-            job_id=values["job_id"],
-            model=values["model"],
-            status=values["status"],
-            requested_at=values["requested_at"],
-            requested_by=values.get("requested_by", ""),
-            updated_at=values.get("updated_at", ""),
-            version=values.get("version"),
-            promoted=values.get("promoted"),
-            reason=values.get("reason", ""),
-        )
+        return _job_from_item(dynamo.from_item(item))
+
+    def list_jobs(self, model: str) -> list[RetrainJob]:
+        try:
+            items = dynamo.query_all(
+                self._db,
+                TableName=self.table,
+                KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
+                ExpressionAttributeNames={"#m": "model", "#i": "item"},
+                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": JOB_PREFIX}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"retrain jobs of {model}") from exc
+        return [_job_from_item(i) for i in items]
+
+
+def _job_from_item(values: dict[str, Any]) -> RetrainJob:
+    return RetrainJob(
+        job_id=values["job_id"],
+        model=values["model"],
+        status=values["status"],
+        requested_at=values["requested_at"],
+        requested_by=values.get("requested_by", ""),
+        updated_at=values.get("updated_at", ""),
+        version=values.get("version"),
+        promoted=values.get("promoted"),
+        reason=values.get("reason", ""),
+    )
 
 
 def parse_stream_keys(keys: dict[str, Any]) -> RetrainEvent | None:

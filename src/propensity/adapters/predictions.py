@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -58,17 +58,33 @@ class DynamoPredictionLog:
             raise NotFoundError(f"prediction {prediction_id!r} does not exist")
         return _from_item(dynamo.from_item(item))
 
-    def recent(self, model: str, limit: int) -> list[PredictionRecord]:
+    def recent(
+        self, model: str, limit: int, *, sources: Collection[str] | None = None
+    ) -> list[PredictionRecord]:
+        names = {"#m": "model"}
+        values: dict[str, Any] = {":m": {"S": model}}
+        query: dict[str, Any] = {}
+        if sources is not None:
+            # Filtered after the read, so MaxItems still counts matching items only.
+            placeholders = [f":s{i}" for i in range(len(sources))]
+            values.update({p: {"S": s} for p, s in zip(placeholders, sorted(sources), strict=True)})
+            names["#s"] = "source"
+            condition = f"#s IN ({', '.join(placeholders)})"
+            if "api" in sources:
+                # Records logged before sources existed have none and were API predictions.
+                condition = f"attribute_not_exists(#s) OR {condition}"
+            query["FilterExpression"] = condition
         try:
             items = dynamo.query_all(
                 self._db,
                 TableName=self.table,
                 IndexName=BY_MODEL_INDEX,
                 KeyConditionExpression="#m = :m",
-                ExpressionAttributeNames={"#m": "model"},
-                ExpressionAttributeValues={":m": {"S": model}},
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
                 ScanIndexForward=False,
                 PaginationConfig={"MaxItems": limit},
+                **query,
             )
             return [_from_item(i) for i in items]
         except (ClientError, BotoCoreError) as exc:

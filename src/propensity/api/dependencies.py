@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 
-from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity
-from propensity.service.catalog import ModelCatalog
-from propensity.service.drift_reports import DriftReports
-from propensity.service.feedback import FeedbackService
-from propensity.service.predictions import PredictionService
-from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.uploads import UploadService
+if TYPE_CHECKING:
+    # Named for the type checker only: each function's root imports just the services it wires,
+    # and FastAPI reads only the parameters (a Request) of these dependency functions.
+    from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity
+    from propensity.service.catalog import ModelCatalog
+    from propensity.service.drift_reports import DriftReports
+    from propensity.service.feedback import FeedbackService
+    from propensity.service.predictions import PredictionService
+    from propensity.service.registry_admin import RegistryAdmin
+    from propensity.service.uploads import UploadService
 
 T = TypeVar("T")
 

@@ -107,6 +107,9 @@ class ModelDetail(BaseModel):
     promoted_at: str
     features: list[FeatureSchema]
     library_versions: dict[str, str] = Field(default_factory=dict)
+    chat_examples: list[str] = Field(
+        default_factory=list, description="example chat messages, from the model's [chat] config"
+    )
 
 
 class VersionMetrics(BaseModel):

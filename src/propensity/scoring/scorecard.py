@@ -430,3 +430,63 @@ class Scorer:
             add_value((a, b))
             add_effect(w - reference)
         return total
+
+    def feature_specs(self) -> tuple[FeatureSpec, ...]:
+        """What the scorecard knows of each feature, typed: kind, training range or categories,
+        and how far it can move the logit (for asking about the most influential ones first)."""
+        ranges = {
+            str(s.get("name")): s.get("range") or {}
+            for s in self.card.get("features", ())
+            if isinstance(s, Mapping)
+        }
+        specs = []
+        for name, kind, _impute, _reference, table, extra in self._plan:
+            known = ranges.get(name, {})
+            low, high = known.get("min"), known.get("max")
+            if kind is _CATEGORICAL:
+                weights = list(table.values()) or [0.0]
+                specs.append(
+                    FeatureSpec(
+                        name,
+                        "categorical",
+                        tuple(table),
+                        None,
+                        None,
+                        False,
+                        max(weights) - min(weights),
+                    )
+                )
+                continue
+            if kind is _BINS:
+                influence = max(extra) - min(extra)
+            elif kind is _SENTINEL_BINS:
+                bin_weights, sentinel_weights = extra
+                every = [*bin_weights, *sentinel_weights.values()]
+                influence = max(every) - min(every)
+            else:
+                scale = table[1]
+                span = float(high) - float(low) if low is not None and high is not None else scale
+                influence = abs(extra) * span / scale
+            specs.append(
+                FeatureSpec(
+                    name,
+                    "numeric",
+                    (),
+                    None if low is None else float(low),
+                    None if high is None else float(high),
+                    bool(known.get("integer", False)),
+                    influence,
+                )
+            )
+        return tuple(specs)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    name: str
+    kind: str  # "numeric" or "categorical"
+    categories: tuple[str, ...]
+    low: float | None  # the training range of a numeric feature, when the card has one
+    high: float | None
+    integer: bool
+    influence: float  # the largest change of the logit this feature alone can make

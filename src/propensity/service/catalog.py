@@ -94,6 +94,7 @@ class ModelCatalog:
             "promoted_at": alias.updated_at,
             "features": features,
             "library_versions": dict(card.get("library_versions", {})),
+            "chat_examples": list(config.chat.examples),
         }
 
     def history(self, model: str, limit: int) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Drift of live traffic: the logged predictions compared with the training reference.
 
-Runs in the retrain function (it has pandas and scipy) on the schedule and writes the report to
-``drift/<model>/latest.json``, where the predict function reads it with the light
-``propensity.service.drift_reports``. The statistics are the CLI's (``training.drift``).
+Runs in the retrain function on the schedule and writes the report to ``drift/<model>/latest.json``,
+where the predict function reads it with the light ``propensity.service.drift_reports``. This
+module decides which predictions form the window (the sources, size and minimum of the model's
+``[drift]`` config) and records the numbers; the statistics belong to an injected
+``DriftAnalyser`` (``training.drift_window.TrainingDriftAnalyser`` in the retrain function), so
+the module itself is plain Python.
 """
 
 from __future__ import annotations
@@ -10,12 +13,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-import numpy as np
-import pandas as pd
-
+from propensity.clock import now_iso
 from propensity.config import ModelConfig
 from propensity.errors import UnknownModelError
 from propensity.records import PredictionRecord
@@ -25,99 +25,47 @@ from propensity.service.drift_reports import (
     drift_report_key,
 )
 from propensity.service.ports import ArtifactStore, DatasetStore, PredictionLog
-from propensity.training.dataset import parse_dataset
-from propensity.training.drift import drift_report
-from propensity.training.train import split_frame
-
-# Below this many logged predictions the tests have too little power and PSI is mostly noise.
-DEFAULT_MIN_ROWS = 50
-# How many of the latest logged predictions form the current window.
-DEFAULT_WINDOW = 5000
 
 STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_data"
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+class DriftReference(Protocol):
+    """What the monitor needs to know of an analyser's reference: how big, and what it is."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def description(self) -> str: ...
 
 
-def current_frame(config: ModelConfig, predictions: Sequence[PredictionRecord]) -> pd.DataFrame:
-    """The logged features as a frame of the config's features, typed like the reference.
-
-    Numerics become floats (missing or unparsable → NaN); categoricals become stripped strings,
-    as the dataset loader makes them, with NaN where missing.
-    """
-    features = config.features.all
-    rows = [{name: record.features.get(name) for name in features} for record in predictions]
-    frame = pd.DataFrame(rows, columns=features, dtype=object)
-    for column in config.features.numeric:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
-    for column in config.features.categorical:
-        frame[column] = frame[column].map(_category).astype(object)
-    return frame
+ReferenceT = TypeVar("ReferenceT", bound=DriftReference)
 
 
-def _category(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return np.nan
-    return str(value).strip()
+class DriftAnalyser(Protocol[ReferenceT]):
+    def reference(self, config: ModelConfig, payload: bytes, location: str) -> ReferenceT:
+        """The training reference of ``config``, from its base dataset's bytes."""
+        ...
+
+    def compare(
+        self, config: ModelConfig, reference: ReferenceT, predictions: Sequence[PredictionRecord]
+    ) -> dict[str, Any]:
+        """The per-feature report of the logged features against the reference: ``features``,
+        ``drifted_features``, ``drift``, ``decision`` and the thresholds used."""
+        ...
 
 
-def _window(predictions: Sequence[PredictionRecord]) -> dict[str, Any]:
+def _window(predictions: Sequence[PredictionRecord], config: ModelConfig) -> dict[str, Any]:
     created = [p.created_at for p in predictions]
     return {
         "rows": len(predictions),
+        "limit": config.drift.window,
+        "sources": list(config.drift.sources),
         "from": min(created) if created else None,
         "to": max(created) if created else None,
         "versions": sorted({p.version for p in predictions}),
     }
-
-
-def _reference_description(config: ModelConfig) -> str:
-    return (
-        f"training split of {config.dataset.source} "
-        f"(test_size {config.split.test_size}, seed {config.split.seed})"
-    )
-
-
-def compute_drift(
-    config: ModelConfig,
-    reference: pd.DataFrame,
-    predictions: list[PredictionRecord],
-    *,
-    min_rows: int = DEFAULT_MIN_ROWS,
-    computed_at: str | None = None,
-    reference_description: str | None = None,
-) -> dict[str, Any]:
-    """The drift report of ``predictions`` against ``reference``, with its window and status.
-
-    With fewer than ``min_rows`` predictions (at least 1) nothing is compared: status
-    ``insufficient_data``, no feature results and ``drift`` false.
-    """
-    context: dict[str, Any] = {
-        "model": config.name,
-        "computed_at": computed_at or _utc_now(),
-        "window": _window(predictions),
-        "reference": {
-            "rows": len(reference),
-            "description": reference_description or _reference_description(config),
-        },
-        "min_rows": min_rows,
-    }
-    if len(predictions) < max(min_rows, 1):
-        return {
-            **context,
-            "status": STATUS_INSUFFICIENT,
-            "thresholds": config.drift.model_dump(),
-            "reference_rows": len(reference),
-            "current_rows": len(predictions),
-            "features": {},
-            "drifted_features": [],
-            "drift": False,
-        }
-    report = drift_report(reference, current_frame(config, predictions), config)
-    return {**report, **context, "status": STATUS_OK}
 
 
 def _json_safe(value: Any) -> Any:
@@ -141,21 +89,19 @@ class DriftMonitor:
         artifacts: ArtifactStore,
         *,
         datasets: DatasetStore,
-        window: int = DEFAULT_WINDOW,
-        min_rows: int = DEFAULT_MIN_ROWS,
-        clock: Callable[[], str] = _utc_now,
+        analyser: DriftAnalyser[Any],
+        clock: Callable[[], str] = now_iso,
     ) -> None:
         self._configs = dict(configs)
         self._predictions_log = predictions_log
         self._artifacts = artifacts
         self._reports = DriftReports(artifacts, models=self._configs)
         self._datasets = datasets
-        self._window = window
-        self._min_rows = min_rows
+        self._analyser: DriftAnalyser[Any] = analyser
         self._clock = clock
         # The base dataset does not change between runs (its SHA-256 is pinned in the config):
         # a warm container reuses the split instead of re-reading it from S3 every schedule.
-        self._references: dict[str, pd.DataFrame] = {}
+        self._references: dict[str, DriftReference] = {}
 
     @property
     def models(self) -> list[str]:
@@ -167,29 +113,54 @@ class DriftMonitor:
             raise UnknownModelError(model)
         return config
 
-    def reference(self, model: str) -> pd.DataFrame:
-        """The features of the base dataset's training split: what the model was fitted on."""
+    def reference(self, model: str) -> DriftReference:
+        """The analyser's reference for ``model``, built once from the base dataset's bytes."""
         if model not in self._references:
             config = self.config(model)
             payload, location = self._datasets.read(config.dataset.source)
-            frame = parse_dataset(config, payload, location)
-            train, _ = split_frame(frame, config)
-            self._references[model] = train[config.features.all]
+            self._references[model] = self._analyser.reference(config, payload, location)
         return self._references[model]
 
-    def refresh(self, model: str) -> dict[str, Any]:
-        """Compute the report over the latest ``window`` predictions and store it as latest."""
+    def compute(self, model: str, predictions: Sequence[PredictionRecord]) -> dict[str, Any]:
+        """The report of ``predictions`` against the reference, with its window and status.
+
+        With fewer than the config's ``min_rows`` predictions nothing is compared: status
+        ``insufficient_data``, no feature results and ``drift`` false, and ``decision`` says so.
+        """
         config = self.config(model)
-        predictions = self._predictions_log.recent(model, self._window)
-        report: dict[str, Any] = _json_safe(
-            compute_drift(
-                config,
-                self.reference(model),
-                predictions,
-                min_rows=self._min_rows,
-                computed_at=self._clock(),
-            )
-        )
+        settings = config.drift
+        reference = self.reference(model)
+        context: dict[str, Any] = {
+            "model": config.name,
+            "computed_at": self._clock(),
+            "window": _window(predictions, config),
+            "reference": {"rows": reference.rows, "description": reference.description},
+            "min_rows": settings.min_rows,
+        }
+        if len(predictions) < settings.min_rows:
+            sources = ", ".join(settings.sources)
+            return {
+                **context,
+                "status": STATUS_INSUFFICIENT,
+                "thresholds": settings.model_dump(),
+                "reference_rows": reference.rows,
+                "current_rows": len(predictions),
+                "features": {},
+                "drifted_features": [],
+                "drift": False,
+                "decision": (
+                    f"not compared: {len(predictions)} predictions from {sources} in the "
+                    f"window, fewer than min_rows {settings.min_rows}"
+                ),
+            }
+        report = self._analyser.compare(config, reference, predictions)
+        return {**report, **context, "status": STATUS_OK}
+
+    def refresh(self, model: str) -> dict[str, Any]:
+        """Compute the report over the latest window of predictions and store it as latest."""
+        settings = self.config(model).drift
+        predictions = self._predictions_log.recent(model, settings.window, sources=settings.sources)
+        report: dict[str, Any] = _json_safe(self.compute(model, predictions))
         body = json.dumps(report, indent=2, allow_nan=False).encode() + b"\n"
         self._artifacts.put_bytes(drift_report_key(model), body, REPORT_CONTENT_TYPE)
         return report

@@ -5,20 +5,16 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from propensity.config import ModelConfig, parse_label
-from propensity.errors import ConflictError, InvalidInputError, NotFoundError, UnknownModelError
+from propensity.clock import now_iso
+from propensity.config import ModelConfig, config_for, parse_label
+from propensity.errors import ConflictError, InvalidInputError, NotFoundError
 from propensity.records import FeedbackRecord
 from propensity.service.features import validate_features
 from propensity.service.ports import FeedbackStore, PredictionLog
 
 MAX_IDEMPOTENCY_KEY = 128
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _digest(*parts: str) -> str:
@@ -32,7 +28,7 @@ class FeedbackService:
         store: FeedbackStore,
         predictions: PredictionLog,
         *,
-        clock: Callable[[], str] = _utc_now,
+        clock: Callable[[], str] = now_iso,
     ) -> None:
         self._configs = dict(configs)
         self._store = store
@@ -49,9 +45,7 @@ class FeedbackService:
         idempotency_key: str | None = None,
     ) -> tuple[FeedbackRecord, bool]:
         """Store one labelled example; returns (the stored record, whether it is new)."""
-        config = self._configs.get(model)
-        if config is None:
-            raise UnknownModelError(model)
+        config = config_for(self._configs, model)
         try:
             y = parse_label(label, config.target)
         except ValueError as exc:

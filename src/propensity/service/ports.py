@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
+from propensity.config import ModelConfig
 from propensity.records import (
+    Candidate,
     ChampionAlias,
     FeedbackRecord,
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
+    TrainingSet,
     VersionRecord,
     VersionStatus,
 )
@@ -58,7 +61,12 @@ class PredictionLog(Protocol):
 
     def get(self, prediction_id: str) -> PredictionRecord: ...
 
-    def recent(self, model: str, limit: int) -> list[PredictionRecord]: ...
+    def recent(
+        self, model: str, limit: int, *, sources: Collection[str] | None = None
+    ) -> list[PredictionRecord]:
+        """The newest ``limit`` predictions of ``model``, of the given sources only (all when
+        None), newest first."""
+        ...
 
 
 class FeedbackStore(Protocol):
@@ -86,6 +94,8 @@ class JobStore(Protocol):
 
     def get_job(self, model: str, job_id: str) -> RetrainJob: ...
 
+    def list_jobs(self, model: str) -> list[RetrainJob]: ...
+
     def update_job(self, job: RetrainJob) -> None: ...
 
 
@@ -94,3 +104,24 @@ class RetrainLock(Protocol):
         """Take the model's retrain lock unless someone holds an unexpired one."""
 
     def release(self, model: str, owner: str) -> None: ...
+
+
+class Trainer(Protocol):
+    """Trains a candidate from bytes and records (``training.candidate.SklearnTrainer``)."""
+
+    def train(
+        self,
+        config: ModelConfig,
+        data: TrainingSet,
+        *,
+        version: str,
+        comparators: Mapping[str, Any],
+    ) -> Candidate:
+        """``comparators`` are scorers (champion, reference) to evaluate on the same rows."""
+        ...
+
+
+class DriftCheck(Protocol):
+    def refresh(self, model: str) -> Mapping[str, Any]:
+        """Recompute and store the model's drift report; its ``drift`` key says if it drifted."""
+        ...

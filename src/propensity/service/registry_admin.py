@@ -5,18 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
-from propensity.config import ModelConfig
-from propensity.errors import ArtifactError, ConflictError, UnknownModelError
+from propensity.clock import now_iso
+from propensity.config import ModelConfig, config_for
+from propensity.errors import ArtifactError, ConflictError
 from propensity.records import ChampionAlias, PromotionEvent, RetrainJob
 from propensity.service.artifacts import load_verified
 from propensity.service.ports import ArtifactStore, JobStore, Registry
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class RegistryAdmin:
@@ -27,7 +23,7 @@ class RegistryAdmin:
         artifacts: ArtifactStore,
         jobs: JobStore,
         *,
-        clock: Callable[[], str] = _utc_now,
+        clock: Callable[[], str] = now_iso,
     ) -> None:
         self._configs = dict(configs)
         self._registry = registry
@@ -36,8 +32,7 @@ class RegistryAdmin:
         self._clock = clock
 
     def _known(self, model: str) -> None:
-        if model not in self._configs:
-            raise UnknownModelError(model)
+        config_for(self._configs, model)
 
     def versions(self, model: str, limit: int = 50) -> dict[str, Any]:
         self._known(model)

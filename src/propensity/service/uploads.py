@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from propensity.config import ModelConfig
-from propensity.errors import Problem, UnknownModelError, UploadInvalidError
+from propensity.clock import now_iso
+from propensity.config import ModelConfig, config_for
+from propensity.errors import Problem, UploadInvalidError
 from propensity.service.ports import ArtifactStore, UploadStore
 from propensity.tabular import MAX_COLUMNS, parse_labelled_csv
 
@@ -56,10 +56,6 @@ def validate_labelled_csv(config: ModelConfig, payload: bytes, source: str) -> V
     )
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 class UploadService:
     """Stores validated uploads as training data: S3 object + an UPLOAD# item counting its rows."""
 
@@ -70,7 +66,7 @@ class UploadService:
         uploads: UploadStore,
         *,
         presign: Callable[[str, int], str] | None = None,
-        clock: Callable[[], str] = _utc_now,
+        clock: Callable[[], str] = now_iso,
     ) -> None:
         self._configs = dict(configs)
         self._artifacts = artifacts
@@ -79,14 +75,17 @@ class UploadService:
         self._clock = clock
 
     def _config(self, model: str) -> ModelConfig:
-        config = self._configs.get(model)
-        if config is None:
-            raise UnknownModelError(model)
-        return config
+        return config_for(self._configs, model)
 
     @staticmethod
     def key(model: str, upload_id: str) -> str:
+        """Where an accepted upload is kept: as long as versions are trained on it."""
         return f"uploads/{model}/{upload_id}.csv"
+
+    @staticmethod
+    def incoming_key(model: str, upload_id: str) -> str:
+        """The presigned PUT target: unfinished uploads expire (the bucket's lifecycle rule)."""
+        return f"incoming/{model}/{upload_id}.csv"
 
     def accept(self, model: str, payload: bytes, filename: str) -> tuple[ValidatedUpload, bool]:
         """Validate, then store; the same file uploaded twice is stored and counted once."""
@@ -104,7 +103,7 @@ class UploadService:
         self._config(model)
         if self._presign is None:
             raise RuntimeError("presigned uploads are not wired into this service")
-        key = f"uploads/{model}/incoming/{upload_id}.csv"
+        key = self.incoming_key(model, upload_id)
         return {
             "upload_id": upload_id,
             "method": "PUT",
@@ -117,7 +116,7 @@ class UploadService:
         # One byte past the limit is enough for accept() to refuse it; a multi-GB PUT is never
         # read whole into the function's memory.
         payload = self._artifacts.get_bytes(
-            f"uploads/{model}/incoming/{upload_id}.csv", max_bytes=MAX_UPLOAD_BYTES + 1
+            self.incoming_key(model, upload_id), max_bytes=MAX_UPLOAD_BYTES + 1
         )
         return self.accept(model, payload, f"upload {upload_id}")
 

@@ -88,11 +88,14 @@ def train_model(
     extra_training: pd.DataFrame | None = None,
     progress: Progress = _quiet,
     metadata_extra: Mapping[str, Any] | None = None,
+    data_sha256: str | None = None,
 ) -> TrainedModel:
     """Fit and evaluate a version on ``frame`` (validated, target 0/1).
 
     ``extra_training`` rows (e.g. labelled feedback) are added to the training split only, so
     the held-out split stays the same rows for every version and they compare fairly.
+    ``data_sha256`` is the fingerprint of everything trained on when the caller knows more than
+    the frame (feedback ids, uploads); by default it is the frame's content hash.
     """
     with warnings.catch_warnings():
         # Quantile bins collapse on heavily repeated values (e.g. pdays = -1); that is expected.
@@ -104,6 +107,7 @@ def train_model(
             extra_training=extra_training,
             progress=progress,
             metadata_extra=metadata_extra,
+            data_sha256=data_sha256,
         )
 
 
@@ -115,6 +119,7 @@ def _train(
     extra_training: pd.DataFrame | None,
     progress: Progress,
     metadata_extra: Mapping[str, Any] | None,
+    data_sha256: str | None = None,
 ) -> TrainedModel:
     target = config.target.column
     features = config.features.all
@@ -177,7 +182,7 @@ def _train(
         "rows_train": len(train),
         "rows_test": len(test),
         "rows_extra": 0 if extra_training is None else len(extra_training),
-        "data_sha256": frame_fingerprint(frame[[*features, target]]),
+        "data_sha256": data_sha256 or frame_fingerprint(frame[[*features, target]]),
         "library_versions": library_versions(),
         "estimator": config.estimator.model_dump(),
         "threshold": threshold_details,

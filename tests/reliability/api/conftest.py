@@ -30,10 +30,13 @@ from propensity.api.dependencies import Services
 from propensity.config import available_models, load_model_config
 from propensity.local.template import Stack
 from propensity.observability import metrics
+from propensity.roots.admin import admin_services
+from propensity.roots.feedback import feedback_services
+from propensity.roots.predict import predict_services
 from propensity.service.drift_reports import drift_report_key
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings
+from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
-from propensity.wiring import admin_services, feedback_services, predict_services
 from tests.functions.conftest import ADMIN_TOKEN, apply_environment
 
 MODELS = ("bank", "telecom")
@@ -127,19 +130,20 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
 
 def _publish(stack: Stack, trained: dict[str, TrainedModel]) -> None:
     # Imported here: the training stack is heavy and only this fixture needs it.
-    from propensity.service.retraining import RetrainService
+    from propensity.service.retraining import RetrainOrchestrator
 
     bucket = stack.names["ArtifactsBucket"]
     artifacts = ObjectStore(bucket)
-    service = RetrainService(
+    service = RetrainOrchestrator(
         {m: load_model_config(m) for m in available_models()},
         DynamoRegistry(stack.names["RegistryTable"]),
         artifacts,
         DynamoFeedbackStore(stack.names["FeedbackTable"]),
         datasets=BucketDatasets(artifacts),
+        trainer=SklearnTrainer(),
     )
     for model in MODELS:
-        outcome = service.publish(trained[model], trigger="bootstrap")
+        outcome = service.publish(candidate_from(trained[model]), trigger="bootstrap")
         assert outcome.promoted, outcome
     # bank has a drift report (so GET /drift answers 200 with a body); telecom has none yet.
     report = {"model": "bank", "status": "insufficient_data", "features": {}, "drifted": []}

@@ -302,7 +302,7 @@ def test_another_models_upload_and_job_ids_are_unknown(api: Api) -> None:
     writer.writerows([[40, 300.5, 20, 15000.0, 0], [120, 800.0, 90, 30000.0, 1]])
     boto3.client("s3").put_object(
         Bucket=api.stack.names["ArtifactsBucket"],
-        Key=f"uploads/telecom/incoming/{upload_id}.csv",
+        Key=f"incoming/telecom/{upload_id}.csv",
         Body=rows.getvalue().encode(),
     )
     job = api.client.post("/models/telecom/retrain", headers=TELECOM_TOKEN)

@@ -38,8 +38,10 @@ from propensity.config import ModelConfig, available_models, load_model_config
 from propensity.local.template import Stack, load_template
 from propensity.observability import metrics
 from propensity.records import FeedbackRecord, VersionRecord
-from propensity.service import retraining
-from propensity.service.retraining import RetrainService
+from propensity.service.ports import DriftCheck
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.training import candidate
+from propensity.training.candidate import SklearnTrainer
 from propensity.training.dataset import load_dataset
 from propensity.training.train import TrainedModel, train_model
 from tests.functions.conftest import (
@@ -96,19 +98,23 @@ def train(monkeypatch: pytest.MonkeyPatch) -> Train:
         *,
         version: str,
         extra_training: pd.DataFrame | None = None,
+        **options: Any,
     ) -> TrainedModel:
         key = (
             hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
             version,
             _frame_digest(frame),
             _frame_digest(extra_training),
+            json.dumps(options, sort_keys=True, default=str),
         )
         with _TRAINING:
             if key not in _TRAINED:
-                _TRAINED[key] = real(config, frame, version=version, extra_training=extra_training)
+                _TRAINED[key] = real(
+                    config, frame, version=version, extra_training=extra_training, **options
+                )
             return _TRAINED[key]
 
-    monkeypatch.setattr(retraining, "train_model", memo)
+    monkeypatch.setattr(candidate, "train_model", memo)
     return memo
 
 
@@ -239,15 +245,16 @@ class LocalBackend:
     def objects(self) -> ObjectStore:
         return ObjectStore(self.bucket, self.s3())
 
-    def retrain_service(self, *, data_root: str | Path = DATA_ROOT) -> RetrainService:
+    def retrain_service(self, *, data_root: str | Path = DATA_ROOT) -> RetrainOrchestrator:
         """The retrain function's wiring (lock, uploads, jobs), on this thread's own clients."""
         feedback = self.feedback_store()
-        return RetrainService(
+        return RetrainOrchestrator(
             configs(),
             self.registry(),
             self.objects(),
             feedback,
             datasets=DirectoryDatasets(data_root),
+            trainer=SklearnTrainer(),
             lock=DynamoRetrainLock(self.name("RegistryTable"), self.dynamodb()),
             uploads=feedback,
             jobs=feedback,
@@ -342,14 +349,18 @@ class MotoBackend:
     def objects(self) -> ObjectStore:
         return ObjectStore(self.bucket)
 
-    def retrain_service(self, configs_: dict[str, ModelConfig] | None = None) -> RetrainService:
+    def retrain_service(
+        self, configs_: dict[str, ModelConfig] | None = None, drift: DriftCheck | None = None
+    ) -> RetrainOrchestrator:
         feedback = self.feedback_store()
-        return RetrainService(
+        return RetrainOrchestrator(
             configs_ or configs(),
             self.registry(),
             self.objects(),
             feedback,
             datasets=BucketDatasets(self.objects()),
+            trainer=SklearnTrainer(),
+            drift=drift,
             lock=DynamoRetrainLock(self.name("RegistryTable")),
             uploads=feedback,
             jobs=feedback,

@@ -32,7 +32,8 @@ from propensity.records import PromotionEvent
 from propensity.service.champions import ChampionCache
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.retraining import run_schedule
+from propensity.training.candidate import candidate_from
+from propensity.training.drift_window import TrainingDriftAnalyser
 from tests.functions.conftest import (
     ADMIN_TOKEN,
     body_of,
@@ -78,7 +79,7 @@ def test_a_damaged_scorecard_is_refused_on_every_path(
     moto_backend: MotoBackend, train: Train, damage: str
 ) -> None:
     # Given v1 champion (served, so cached) and a complete candidate v2
-    moto_backend.retrain_service().publish(telecom_v1(train), trigger="bootstrap")
+    moto_backend.retrain_service().publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     registry, objects = moto_backend.registry(), moto_backend.objects()
     admin = RegistryAdmin(configs(), registry, objects, moto_backend.feedback_store())
     warm = ChampionCache(registry, objects, refresh_seconds=0)
@@ -180,7 +181,7 @@ def test_a_malicious_pickle_in_place_of_model_joblib_never_executes(
     marker.unlink()
     # And a stack whose v1 model.joblib is that payload, with the registry's SHA-256 rewritten
     # to match (an attacker who can write the bucket and the table)
-    moto_backend.retrain_service().publish(telecom_v1(train), trigger="bootstrap")
+    moto_backend.retrain_service().publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     store = moto_backend.feedback_store()
     for item in telecom_feedback(3):
         store.add(item)
@@ -261,10 +262,11 @@ def exercise_every_function(backend: MotoBackend) -> dict[str, int]:
         backend.prediction_log(),
         backend.objects(),
         datasets=BucketDatasets(backend.objects()),
+        analyser=TrainingDriftAnalyser(),
     )
     backend.feedback_store().add(telecom_feedback(1, start=10)[0])  # something to retrain on
-    outcomes = run_schedule(backend.retrain_service(only_telecom), monitor)
-    statuses["schedule (drift + retrain)"] = 200 if outcomes else 500
+    runs = backend.retrain_service(only_telecom, drift=monitor).run_schedule()
+    statuses["schedule (drift + retrain)"] = 200 if [r for r in runs if r.outcome] else 500
     for name, event in {
         "GET /models/telecom/versions": route_event(
             "GET", "/models/telecom/versions", headers=BEARER

@@ -1,7 +1,7 @@
 """Guarantee: duplicates and races resolve to exactly one effect, on AWS's own DynamoDB engine.
 
 Every concurrent caller is a thread with its own boto3 clients and its own service objects
-(FeedbackService / RegistryAdmin / RetrainService), started together at a barrier against
+(FeedbackService / RegistryAdmin / RetrainOrchestrator), started together at a barrier against
 DynamoDB Local; S3 is a moto server. The conditional writes and transactions under test are
 DynamoDB's, not an emulation of them.
 """
@@ -31,10 +31,12 @@ from propensity.records import (
     FeedbackRecord,
     PredictionRecord,
     RetrainJob,
+    RetrainOutcome,
 )
 from propensity.service.feedback import FeedbackService
 from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.retraining import RetrainOutcome, on_feedback_table_change, run_job
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.training.candidate import candidate_from
 from tests.functions.conftest import invoke, load_handler
 from tests.reliability.figures import record
 from tests.reliability.storage.conftest import (
@@ -207,7 +209,7 @@ def test_a_transaction_conflict_is_retried_not_reported(monkeypatch: pytest.Monk
 def candidates(backend: LocalBackend, train: Train, n: int) -> tuple[ChampionAlias, list[str]]:
     """telecom v1 as champion, and v2..v(n+1) as complete candidate versions."""
     service = backend.retrain_service()
-    service.publish(telecom_v1(train), trigger="bootstrap")
+    service.publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     registry, objects = backend.registry(), backend.objects()
     v1 = registry.get_version(MODEL, "v1")
     scorecard = objects.get_bytes(v1.scorecard_key)
@@ -330,7 +332,7 @@ def test_concurrent_promotions_without_a_revision_apply_one_at_a_time(
 # --- the retrain stream ---------------------------------------------------------------------
 def seeded(backend: LocalBackend, train: Train) -> None:
     """telecom v1 champion and three pending feedback items."""
-    backend.retrain_service().publish(telecom_v1(train), trigger="bootstrap")
+    backend.retrain_service().publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     store = backend.feedback_store()
     for item in telecom_feedback(3):
         store.add(item)
@@ -344,7 +346,9 @@ def test_the_same_stream_batch_delivered_twice_writes_one_version(
     services = [local_backend.retrain_service() for _ in range(2)]
 
     # When two invocations handle that record at the same moment (a redelivered batch)
-    results = race([partial(on_feedback_table_change, s, FeedbackCounted(MODEL)) for s in services])
+    results = race(
+        [partial(RetrainOrchestrator.handle, s, FeedbackCounted(MODEL)) for s in services]
+    )
     # And Lambda delivers the batch twice more (the loser's retry), to a cold handler
     handler = load_handler("retrain")
     replies = [invoke(handler, stream_event(MODEL, "COUNTER")) for _ in range(2)]
@@ -382,7 +386,7 @@ def test_a_retrain_job_delivered_twice_at_once_trains_once(
     services = [local_backend.retrain_service() for _ in range(2)]
 
     # When its stream record is handled by two invocations at once, then redelivered
-    results = race([partial(run_job, s, MODEL, job.job_id) for s in services])
+    results = race([partial(RetrainOrchestrator.run_job, s, MODEL, job.job_id) for s in services])
     handler = load_handler("retrain")
     reply = invoke(handler, job_stream_event(MODEL, job.job_id))
 

@@ -45,8 +45,9 @@ from propensity.config import ModelConfig
 from propensity.errors import NotFoundError
 from propensity.records import RetrainJob, VersionRecord
 from propensity.service.registry_admin import RegistryAdmin
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
 from propensity.service.uploads import UploadService
+from propensity.training.candidate import SklearnTrainer, candidate_from
 from tests.functions.conftest import invoke
 from tests.reliability.figures import record
 from tests.reliability.storage.conftest import (
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MODEL = "telecom"
-LOCK_SECONDS = 1800  # RetrainService's default, which the handler uses
+LOCK_SECONDS = 1800  # RetrainOrchestrator's default, which the handler uses
 Expect = Literal["failed", "redelivered", "succeeded"]
 
 
@@ -98,19 +99,24 @@ _BEFORE_DECISION = [
     _step("dynamodb", "PutItem", "feedback JOB#", "mark the job running", "redelivered"),
     _step("dynamodb", "PutItem", "registry LOCK#retrain", "take the lock"),
     _step("dynamodb", "Query", "registry VERSION#*", "look for the job's version"),
-    _step("s3", "GetObject", "datasets/users_behavior.csv.gz", "read the base data"),
     _step("dynamodb", "GetItem", "feedback COUNTER", "read the pending counter"),
-    _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
+    _step("s3", "GetObject", "datasets/users_behavior.csv.gz", "read the base data"),
     _step("dynamodb", "Query", "feedback UPLOAD#*", "list the uploads"),
     _step("s3", "GetObject", "uploads/telecom/…", "read an uploaded CSV"),
+    _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
     _step("dynamodb", "GetItem", "registry ALIAS#champion", "read the champion alias"),
+    _step("s3", "GetObject", "models/telecom/vN/scorecard.json", "read the champion scorecard"),
+    _step("dynamodb", "Query", "registry PROMOTION#*", "find the approved reference"),
+    _step("dynamodb", "GetItem", "registry VERSION#", "read the reference version"),
+    _step(
+        "s3", "GetObject", "models/telecom/vN/scorecard.json", "read the reference scorecard", n=2
+    ),
     _step("dynamodb", "Query", "registry VERSION#*", "number the new version", n=2),
     _step("s3", "PutObject", "models/telecom/vN/scorecard.json", "write scorecard.json"),
     _step("s3", "PutObject", "models/telecom/vN/metrics.json", "write metrics.json"),
     _step("s3", "PutObject", "models/telecom/vN/model.joblib", "write model.joblib"),
     _step("s3", "PutObject", "models/telecom/vN/model_card.md", "write model_card.md"),
     _step("s3", "PutObject", "models/telecom/vN/manifest.json", "write manifest.json"),
-    _step("s3", "GetObject", "models/telecom/vN/scorecard.json", "read the champion scorecard"),
     _step("dynamodb", "PutItem", "registry VERSION#", "write the version row"),
 ]
 _PROMOTE = _step(
@@ -168,14 +174,14 @@ def upload_csv(n: int, *, flip: bool) -> bytes:
 class World:
     backend: MotoBackend
     dynamodb: DynamoDBClient
-    service: RetrainService
+    service: RetrainOrchestrator
     admin: RegistryAdmin
     registry: DynamoRegistry
     objects: ObjectStore
     handler: ModuleType
 
     def job(self, job_id: str) -> RetrainJob:
-        return self.service.jobs.get_job(MODEL, job_id)  # type: ignore[union-attr]
+        return self.admin.job(MODEL, job_id)
 
     def deliver(self, job_id: str) -> list[dict[str, str]]:
         """The job's stream record through the retrain handler; the failed records.
@@ -204,17 +210,18 @@ def make_world(backend: MotoBackend, train: Train, scenario: str) -> World:
     registry = DynamoRegistry(backend.name("RegistryTable"), dynamodb)
     store = DynamoFeedbackStore(backend.name("FeedbackTable"), dynamodb)
     objects = ObjectStore(backend.bucket, s3)
-    service = RetrainService(
+    service = RetrainOrchestrator(
         all_configs,
         registry,
         objects,
         store,
         datasets=BucketDatasets(objects),
+        trainer=SklearnTrainer(),
         lock=DynamoRetrainLock(backend.name("RegistryTable"), dynamodb),
         uploads=store,
         jobs=store,
     )
-    service.publish(telecom_v1(train), trigger="bootstrap")
+    service.publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     for item in telecom_feedback(3):
         store.add(item)
     payload = upload_csv(40, flip=False) if scenario == "promoted" else upload_csv(2500, flip=True)
@@ -385,9 +392,9 @@ def test_a_failing_retrain_marks_its_job_failed_even_on_an_unexpected_error(
     def broken(*_: Any, **__: Any) -> Any:
         raise ValueError("numerical trouble")
 
-    from propensity.service import retraining
+    from propensity.training import candidate
 
-    monkeypatch.setattr(retraining, "train_model", broken)
+    monkeypatch.setattr(candidate, "train_model", broken)
     # When it is delivered
     failures = world.deliver(job.job_id)
     # Then the record is reported, the job is failed (not stuck "running"), the lock released

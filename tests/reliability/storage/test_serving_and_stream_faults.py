@@ -18,6 +18,7 @@ from propensity.errors import ModelUnavailableError, PropensityError
 from propensity.records import PromotionEvent
 from propensity.service.champions import ChampionCache
 from propensity.service.predictions import PredictionService
+from propensity.training.candidate import candidate_from
 from tests.functions.conftest import invoke
 from tests.reliability.figures import record
 from tests.reliability.storage.conftest import (
@@ -60,7 +61,7 @@ def test_a_storage_outage_at_predict_time_keeps_the_cached_champion_serving(
     moto_backend: MotoBackend, train: Train
 ) -> None:
     # Given v1 served (and so cached), then v2 promoted while storage is about to fail
-    moto_backend.retrain_service().publish(telecom_v1(train), trigger="bootstrap")
+    moto_backend.retrain_service().publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     service = predictions(moto_backend)
     first = service.predict(MODEL, ROW)
     assert first.version == "v1"
@@ -132,7 +133,7 @@ def test_a_stream_batch_with_one_poison_record_reports_only_that_record(
     moto_backend: MotoBackend, train: Train, poison: str
 ) -> None:
     # Given pending feedback for telecom
-    moto_backend.retrain_service().publish(telecom_v1(train), trigger="bootstrap")
+    moto_backend.retrain_service().publish(candidate_from(telecom_v1(train)), trigger="bootstrap")
     store = moto_backend.feedback_store()
     for item in telecom_feedback(3):
         store.add(item)

@@ -12,7 +12,8 @@ from propensity.config import load_model_config
 from propensity.service.champions import ChampionCache
 from propensity.service.feedback import FeedbackService
 from propensity.service.predictions import PredictionService
-from propensity.service.retraining import RetrainService
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
 from tests.support.fakes import FakeArtifacts, FakeFeedbackStore, FakePredictionLog, FakeRegistry
 
@@ -35,7 +36,7 @@ class World:
     champions: ChampionCache
     predictions: PredictionService
     feedback: FeedbackService
-    retrain: RetrainService
+    retrain: RetrainOrchestrator
 
 
 @pytest.fixture
@@ -49,11 +50,16 @@ def world(trained: dict[str, TrainedModel], data_root: Path) -> World:
         FakeClock(),
     )
     champions = ChampionCache(registry, artifacts, refresh_seconds=30, clock=clock)
-    retrain = RetrainService(
-        configs, registry, artifacts, store, datasets=DirectoryDatasets(data_root)
+    retrain = RetrainOrchestrator(
+        configs,
+        registry,
+        artifacts,
+        store,
+        datasets=DirectoryDatasets(data_root),
+        trainer=SklearnTrainer(),
     )
     for model in trained.values():
-        retrain.publish(model, trigger="bootstrap")
+        retrain.publish(candidate_from(model), trigger="bootstrap")
     return World(
         registry=registry,
         artifacts=artifacts,

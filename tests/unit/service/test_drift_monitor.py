@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
@@ -19,7 +18,7 @@ from propensity.adapters.object_store import ObjectStore
 from propensity.config import ModelConfig, load_model_config
 from propensity.errors import ArtifactError, StorageError, UnknownModelError
 from propensity.records import PredictionRecord
-from propensity.service.drift_monitor import DriftMonitor, compute_drift, current_frame
+from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.drift_reports import (
     DriftReports,
     NoDriftReportError,
@@ -27,6 +26,7 @@ from propensity.service.drift_reports import (
     is_not_found_or_access_denied,
 )
 from propensity.training.dataset import load_dataset
+from propensity.training.drift_window import TrainingDriftAnalyser, current_frame
 from propensity.training.train import split_frame
 from tests.support.fakes import FakeArtifacts
 from tests.unit.service.conftest import World
@@ -55,16 +55,41 @@ def artifacts(world: World) -> ContentTypeRecorder:
     return ContentTypeRecorder(world.artifacts)
 
 
-@pytest.fixture
-def monitor(world: World, artifacts: ContentTypeRecorder, data_root: Path) -> DriftMonitor:
-    configs = {name: load_model_config(name) for name in ("bank", "telecom")}
+class CountingDatasets(DirectoryDatasets):
+    """The vendored datasets, counting how often each source is read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: list[str] = []
+
+    def read(self, source: str) -> tuple[bytes, str]:
+        self.reads.append(source)
+        return super().read(source)
+
+
+def with_drift(config: ModelConfig, **settings: Any) -> ModelConfig:
+    return config.model_copy(update={"drift": config.drift.model_copy(update=settings)})
+
+
+def build_monitor(
+    world: World,
+    artifacts: FakeArtifacts,
+    datasets: DirectoryDatasets,
+    configs: dict[str, ModelConfig] | None = None,
+) -> DriftMonitor:
     return DriftMonitor(
-        configs,
+        configs or {name: load_model_config(name) for name in ("bank", "telecom")},
         world.log,
         artifacts,
-        datasets=DirectoryDatasets(data_root),
+        datasets=datasets,
+        analyser=TrainingDriftAnalyser(),
         clock=lambda: COMPUTED_AT,
     )
+
+
+@pytest.fixture
+def monitor(world: World, artifacts: ContentTypeRecorder, data_root: Path) -> DriftMonitor:
+    return build_monitor(world, artifacts, DirectoryDatasets(data_root))
 
 
 def held_out_rows(model: str, data_root: Path, limit: int | None = None) -> list[dict[str, Any]]:
@@ -80,7 +105,12 @@ def held_out_rows(model: str, data_root: Path, limit: int | None = None) -> list
 
 
 def logged(
-    model: str, rows: list[dict[str, Any]], *, version: str = "v1", start: int = 0
+    model: str,
+    rows: list[dict[str, Any]],
+    *,
+    version: str = "v1",
+    start: int = 0,
+    source: str = "api",
 ) -> list[PredictionRecord]:
     """Prediction records of ``rows``, one second apart, as the prediction log keeps them."""
     return [
@@ -93,6 +123,7 @@ def logged(
             probability=0.5,
             prediction=0,
             expires_at=0,
+            source=source,
         )
         for i, row in enumerate(rows)
     ]
@@ -113,7 +144,11 @@ def test_predictions_like_the_training_data_show_no_drift(
     assert (report["drift"], report["drifted_features"]) == (False, [])
     assert sorted(report["features"]) == sorted(config.features.all)
     assert report["window"]["rows"] == len(rows) and report["window"]["versions"] == ["v1"]
-    assert report["reference"]["rows"] == len(monitor.reference(model))
+    frame, _ = load_dataset(config, data_root)
+    assert report["reference"]["rows"] == len(split_frame(frame, config)[0])
+    assert report["reference"]["description"].startswith(
+        f"training split of {config.dataset.source}"
+    )
     assert report["computed_at"] == COMPUTED_AT and report["model"] == model
 
 
@@ -140,27 +175,34 @@ def test_a_shifted_feature_is_flagged_and_the_report_stored(
 def test_fewer_predictions_than_min_rows_report_insufficient_data(
     world: World, monitor: DriftMonitor, data_root: Path
 ) -> None:
-    # Given 49 logged predictions, one short of the default minimum
-    world.log.put_many(logged("telecom", held_out_rows("telecom", data_root, 49)))
+    # Given 199 logged predictions, one short of the default minimum
+    world.log.put_many(logged("telecom", held_out_rows("telecom", data_root, 199)))
     # When the drift report is refreshed
     report = monitor.refresh("telecom")
     # Then nothing is compared, nothing is flagged, and the report still says why
     assert report["status"] == "insufficient_data"
     assert (report["features"], report["drifted_features"], report["drift"]) == ({}, [], False)
-    assert report["window"]["rows"] == 49 and report["min_rows"] == 50
+    assert report["window"]["rows"] == 199 and report["min_rows"] == 200
+    assert report["decision"] == (
+        "not compared: 199 predictions from api, batch in the window, fewer than min_rows 200"
+    )
     assert monitor.latest("telecom") == report
 
 
-def test_no_predictions_at_all_is_insufficient_data(telecom_config: ModelConfig) -> None:
-    # Given an empty log window (and a reference, which is not even looked at)
-    reference = pd.DataFrame(
-        {"calls": [1.0], "minutes": [2.0], "messages": [3.0], "mb_used": [4.0]}
-    )
+def test_no_predictions_at_all_is_insufficient_data(monitor: DriftMonitor) -> None:
+    # Given an empty log window
     # When drift is computed
-    report = compute_drift(telecom_config, reference, [], min_rows=0)
-    # Then it is insufficient data (drift_report needs rows on both sides), with an empty window
+    report = monitor.compute("telecom", [])
+    # Then it is insufficient data, with an empty window that names what it would have read
     assert report["status"] == "insufficient_data" and report["drift"] is False
-    assert report["window"] == {"rows": 0, "from": None, "to": None, "versions": []}
+    assert report["window"] == {
+        "rows": 0,
+        "limit": 5000,
+        "sources": ["api", "batch"],
+        "from": None,
+        "to": None,
+        "versions": [],
+    }
 
 
 def test_the_window_is_the_latest_predictions_with_their_versions(
@@ -170,18 +212,15 @@ def test_the_window_is_the_latest_predictions_with_their_versions(
     rows = held_out_rows("telecom", data_root, 180)
     world.log.put_many(logged("telecom", rows[:100], version="v1"))
     world.log.put_many(logged("telecom", rows[100:], version="v2", start=100))
-    monitor = DriftMonitor(
-        {"telecom": load_model_config("telecom")},
-        world.log,
-        artifacts,
-        datasets=DirectoryDatasets(data_root),
-        window=90,
-    )
+    config = with_drift(load_model_config("telecom"), window=90, min_rows=20)
+    monitor = build_monitor(world, artifacts, DirectoryDatasets(data_root), {"telecom": config})
     # When the report is refreshed over a window of 90
     window = monitor.refresh("telecom")["window"]
     # Then it covers the newest 90 predictions: 10 by v1, 80 by v2
     assert window == {
         "rows": 90,
+        "limit": 90,
+        "sources": ["api", "batch"],
         "from": "2025-06-01T05:01:30.000",
         "to": "2025-06-01T05:02:59.000",
         "versions": ["v1", "v2"],
@@ -279,6 +318,58 @@ def test_importing_the_report_reader_loads_no_heavy_module() -> None:
     code = (
         "import sys, json\n"
         "import propensity.service.drift_reports\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    # Then none of numpy/pandas/sklearn/scipy/joblib was imported
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_window_holds_only_the_configured_sources(
+    world: World, monitor: DriftMonitor, data_root: Path, artifacts: ContentTypeRecorder
+) -> None:
+    # Given 250 API and 50 batch predictions like the training data, and newer dashboard and chat
+    # predictions whose data use tripled
+    rows = held_out_rows("telecom", data_root, 600)
+    shifted = [{**row, "mb_used": row["mb_used"] * 3} for row in rows[300:]]
+    world.log.put_many(logged("telecom", rows[:250]))
+    world.log.put_many(logged("telecom", rows[250:300], start=250, source="batch"))
+    world.log.put_many(logged("telecom", shifted[:150], start=300, source="dashboard"))
+    world.log.put_many(logged("telecom", shifted[150:], start=450, source="chat"))
+    # When the report is refreshed with the shipped sources (api, batch)
+    report = monitor.refresh("telecom")
+    # Then the window is the 300 API and batch predictions, and nothing drifted
+    assert report["window"]["rows"] == 300 and report["window"]["sources"] == ["api", "batch"]
+    assert report["drift"] is False
+    # When a config reads the dashboard and chat only
+    config = with_drift(load_model_config("telecom"), sources=["dashboard", "chat"])
+    demo = build_monitor(world, artifacts, DirectoryDatasets(data_root), {"telecom": config})
+    # Then the window is their 300 predictions, and mb_used drifted
+    report = demo.refresh("telecom")
+    assert report["window"]["rows"] == 300 and report["drifted_features"] == ["mb_used"]
+
+
+def test_the_reference_is_read_once_per_model(
+    world: World, artifacts: ContentTypeRecorder, data_root: Path
+) -> None:
+    # Given a monitor over a dataset store that counts its reads, and enough predictions
+    datasets = CountingDatasets(data_root)
+    monitor = build_monitor(world, artifacts, datasets)
+    world.log.put_many(logged("telecom", held_out_rows("telecom", data_root, 200)))
+    # When the schedule refreshes the report twice
+    first, second = monitor.refresh("telecom"), monitor.refresh("telecom")
+    # Then the base dataset was read once, and both reports agree
+    assert datasets.reads == ["users_behavior.csv.gz"]
+    assert first == second
+
+
+def test_importing_the_monitor_loads_no_heavy_module() -> None:
+    # When a fresh interpreter imports the monitor (the analyser is injected by the root)
+    code = (
+        "import sys, json\n"
+        "import propensity.service.drift_monitor\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))\n"
     )
     result = subprocess.run(

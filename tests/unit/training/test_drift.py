@@ -1,4 +1,4 @@
-"""Drift report: PSI + KS for numerics, PSI + chi-square for categoricals."""
+"""Drift report: KS or chi-square per feature, adjusted for testing them all, and PSI."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
+from scipy import stats
 
-from propensity.config import ModelConfig, load_model_config
+from propensity.config import DriftConfig, ModelConfig, load_model_config
 from propensity.errors import DatasetError
-from propensity.training.drift import drift_report, population_stability_index
+from propensity.training.drift import (
+    adjust_pvalues,
+    drift_report,
+    population_stability_index,
+)
 
 ROWS = 2_000
 
@@ -115,8 +121,8 @@ def test_numeric_shift_of_two_std_is_flagged_by_psi_and_ks(telecom: ModelConfig)
     # Then minutes (and only minutes) is flagged, with a large PSI and a tiny KS p-value
     minutes = report["features"]["minutes"]
     assert minutes["drift"] is True
-    assert minutes["psi"] >= telecom.drift.psi_threshold
-    assert minutes["ks_pvalue"] < 1e-10
+    assert minutes["psi"] >= telecom.drift.min_psi
+    assert minutes["ks_pvalue"] < 1e-10 and minutes["adjusted_pvalue"] < telecom.drift.alpha
     assert any(reason.startswith("PSI") for reason in minutes["reasons"])
     assert any(reason.startswith("KS") for reason in minutes["reasons"])
     assert report["drifted_features"] == ["minutes"]
@@ -151,39 +157,64 @@ def test_missing_values_are_ignored_and_counted(telecom: ModelConfig) -> None:
     assert entry["drift"] is False
 
 
-def test_feature_missing_entirely_in_current_data_is_flagged(telecom: ModelConfig) -> None:
-    # Given a current sample where messages was never recorded
+def test_a_feature_with_too_few_values_is_not_tested(telecom: ModelConfig) -> None:
+    # Given a current sample where messages was never recorded and calls only 150 times
     reference, current = _usage(seed=1), _usage(seed=2)
     current["messages"] = np.nan
+    current.loc[current.index[150:], "calls"] = np.nan
 
     # When the drift report compares them
     report = drift_report(reference, current, telecom)
 
-    # Then messages is flagged with the reason, without statistics to compare
-    messages = report["features"]["messages"]
-    assert messages["drift"] is True
-    assert messages["reasons"] == ["no non-missing values in the current data"]
-    assert messages["psi"] is None
+    # Then neither is tested nor drift (the scorer imputed them), and the entry says why
+    messages, calls = report["features"]["messages"], report["features"]["calls"]
+    assert (messages["tested"], messages["drift"], messages["psi"]) == (False, False, None)
+    assert messages["decision"] == (
+        "not tested: 0 values in the current data, fewer than min_rows 200"
+    )
+    assert calls["values"] == {"reference": ROWS, "current": 150} and calls["drift"] is False
     assert messages["missing_fraction"]["current"] == 1.0
+    # And only the two tested features share the correction
+    assert report["correction"]["tests"] == 2
     json.dumps(report, allow_nan=False)
 
 
-def test_categorical_proportion_change_is_flagged_by_chi_square(bank: ModelConfig) -> None:
-    # Given contact shares that move from 50/50 to 58/42: a small PSI, but clear at 2,000 rows
+def test_a_significant_but_small_categorical_move_is_reported_not_drift(
+    bank: ModelConfig,
+) -> None:
+    # Given contact shares that move from 50/50 to 58/42: clear at 2,000 rows, but a PSI of 0.03
     reference = _clients(seed=1, contact_shares={"cellular": 0.5, "telephone": 0.5})
     current = _clients(seed=1, contact_shares={"cellular": 0.58, "telephone": 0.42})
 
     # When the drift report compares them
     report = drift_report(reference, current, bank)
 
-    # Then contact is flagged by the chi-square test alone
+    # Then contact is significant after the correction, but below min_psi: not drift, and why
     contact = report["features"]["contact"]
-    assert contact["drift"] is True
-    assert contact["psi"] < bank.drift.psi_threshold
-    assert contact["chi2_pvalue"] < bank.drift.chi2_pvalue
-    assert len(contact["reasons"]) == 1
-    assert contact["reasons"][0].startswith("chi-square")
+    assert contact["significant"] is True and contact["adjusted_pvalue"] < bank.drift.alpha
+    assert contact["psi"] < bank.drift.min_psi and contact["material"] is False
+    assert contact["drift"] is False and contact["reasons"] == []
+    assert "too small to matter" in contact["decision"]
+    assert report["drifted_features"] == []
+
+
+def test_categorical_proportion_change_is_flagged_by_chi_square_and_psi(bank: ModelConfig) -> None:
+    # Given contact shares that move from 50/50 to 72/28
+    reference = _clients(seed=1, contact_shares={"cellular": 0.5, "telephone": 0.5})
+    current = _clients(seed=1, contact_shares={"cellular": 0.72, "telephone": 0.28})
+
+    # When the drift report compares them
+    report = drift_report(reference, current, bank)
+
+    # Then contact alone is flagged, with the test's and PSI's numbers as its reasons
+    contact = report["features"]["contact"]
+    assert contact["drift"] is True and contact["test"] == "chi2"
+    assert contact["psi"] >= bank.drift.min_psi
+    assert contact["chi2_pvalue"] == contact["pvalue"] <= contact["adjusted_pvalue"] < 1e-10
+    assert [reason.split()[0] for reason in contact["reasons"]] == ["chi-square", "PSI"]
+    assert contact["decision"].startswith("drift: chi-square statistic")
     assert report["drifted_features"] == ["contact"]
+    assert report["decision"].startswith("drift in contact (15 features tested")
 
 
 def test_new_category_counts_towards_psi_and_is_listed(bank: ModelConfig) -> None:
@@ -196,6 +227,7 @@ def test_new_category_counts_towards_psi_and_is_listed(bank: ModelConfig) -> Non
 
     # Then the empty reference bin uses the epsilon (finite PSI) and the category is named
     assert contact["new_categories"] == ["unknown"]
+    assert contact["pooled_categories"] == ["unknown"]
     assert contact["categories"] == 2
     assert np.isfinite(contact["psi"])
     assert contact["drift"] is True
@@ -261,3 +293,73 @@ def test_population_stability_index_matches_the_formula() -> None:
     # Then it equals Σ (c - r)·ln(c / r)
     expected = (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.75 - 0.5) * np.log(0.75 / 0.5)
     assert psi == pytest.approx(expected)
+
+
+def _with_correction(config: ModelConfig, correction: str) -> ModelConfig:
+    drift = config.drift.model_copy(update={"correction": correction})
+    return config.model_copy(update={"drift": drift})
+
+
+@pytest.mark.parametrize("correction", ["benjamini-hochberg", "benjamini-yekutieli", "bonferroni"])
+def test_p_values_are_adjusted_together_by_the_configured_method(
+    telecom: ModelConfig, correction: str
+) -> None:
+    # Given two samples of the same distribution and a config naming the correction
+    config = _with_correction(telecom, correction)
+    reference, current = _usage(seed=1), _usage(seed=2, rows=400)
+
+    # When the drift report compares them
+    report = drift_report(reference, current, config)
+
+    # Then each adjusted p-value is the method's, over the four features' raw p-values
+    names = list(report["features"])
+    raw = np.array([report["features"][n]["pvalue"] for n in names])
+    if correction == "bonferroni":
+        expected = np.minimum(raw * len(raw), 1.0)
+    else:
+        method = "bh" if correction == "benjamini-hochberg" else "by"
+        expected = stats.false_discovery_control(raw, method=method)
+    assert [report["features"][n]["adjusted_pvalue"] for n in names] == pytest.approx(expected)
+    assert report["correction"] == {
+        "method": correction,
+        "alpha": config.drift.alpha,
+        "min_psi": config.drift.min_psi,
+        "tests": 4,
+    }
+
+
+def test_a_p_value_below_alpha_alone_is_not_significant_among_many() -> None:
+    # Given one p-value of 0.004 among fifteen features' p-values that show nothing
+    pvalues = [0.004, *np.linspace(0.2, 0.95, 14)]
+
+    # When they are adjusted for testing fifteen features
+    bh = adjust_pvalues(pvalues, "benjamini-hochberg")
+    bonferroni = adjust_pvalues(pvalues, "bonferroni")
+
+    # Then 0.004 is no longer below alpha 0.01: one chance in a hundred, fifteen times over
+    assert bh[0] == pytest.approx(0.004 * 15) and bonferroni[0] == pytest.approx(0.06)
+    assert all(adjusted >= raw for adjusted, raw in zip(bh, pvalues, strict=True))
+
+
+def test_rare_categories_are_pooled_for_the_chi_square(bank: ModelConfig) -> None:
+    # Given a reference where "x" is 0.1 % of contacts: 2 expected in 2,000 current rows
+    reference = _clients(seed=1, contact_shares={"cellular": 0.599, "telephone": 0.4, "x": 0.001})
+    current = _clients(seed=2, contact_shares={"cellular": 0.597, "telephone": 0.4, "x": 0.003})
+
+    # When the drift report compares them
+    contact = drift_report(reference, current, bank)["features"]["contact"]
+
+    # Then the rare category is pooled for the test (the approximation needs ~5 expected)
+    assert contact["pooled_categories"] == ["x"] and contact["categories"] == 3
+    assert contact["tested"] is True and contact["pvalue"] is not None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"sources": ["web"]}, {"sources": []}, {"min_rows": 5}, {"alpha": 0}, {"correction": "none"}],
+)
+def test_the_drift_config_refuses_settings_without_meaning(settings: dict[str, Any]) -> None:
+    # When a [drift] section names an unknown source, no source, a tiny window, alpha 0 or no
+    # correction / Then it is refused before any report is computed
+    with pytest.raises(ValidationError):
+        DriftConfig(**settings)

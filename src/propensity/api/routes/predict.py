@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity import __version__
@@ -36,6 +36,12 @@ DefaultModel = Annotated[str, Depends(deps.default_model)]
 Strict = Annotated[bool, Query(description="reject fields that are not features of the model")]
 DriftReader = Annotated[DriftReports, Depends(deps.drift_reports)]
 HistoryLimit = Annotated[int, Query(ge=1, le=100, description="how many versions, newest first")]
+# The dashboard's form says it is the dashboard: its rows are a person trying the model, and the
+# drift window reads only the sources the model's [drift] config names.
+ClientSource = Annotated[
+    Literal["api", "dashboard"],
+    Header(alias="X-Propensity-Source", description="'dashboard' from the dashboard's form"),
+]
 
 PREDICT_EXAMPLES = {
     "wrapped": {
@@ -115,9 +121,13 @@ def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str,
     responses=error_responses(400, 404, 422, 503),
 )
 def predict(
-    model: ModelName, payload: PredictBody, service: Predictions, strict: Strict = True
+    model: ModelName,
+    payload: PredictBody,
+    service: Predictions,
+    strict: Strict = True,
+    source: ClientSource = "api",
 ) -> dict[str, Any]:
-    return service.predict(model, _features(payload), strict=strict).answer()
+    return service.predict(model, _features(payload), strict=strict, source=source).answer()
 
 
 @router.post(
@@ -207,14 +217,25 @@ def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
     return reports.for_model(model)
 
 
+# The longest chat message accepted (422 naming ``message`` beyond it). Reading is linear in the
+# length (bench/chat_parse.py); the cap bounds the work and the size of the logged reply.
+MAX_CHAT_MESSAGE = 2000
+
+
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(
         min_length=1,
-        max_length=2000,
-        description="the client described in Spanish or English",
+        max_length=MAX_CHAT_MESSAGE,
+        description=f"the client described in Spanish or English, at most {MAX_CHAT_MESSAGE} "
+        "characters",
         examples=["Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado"],
     )
+
+
+class ChatDoubt(BaseModel):
+    value: float | int | str = Field(description="the value as it was read")
+    reason: str
 
 
 class ChatOut(BaseModel):
@@ -222,10 +243,22 @@ class ChatOut(BaseModel):
     language: str = Field(description="es or en")
     understood: dict[str, float | int | str] = Field(description="features read from the message")
     defaults: list[str] = Field(description="features filled with training defaults")
+    ask: list[str] = Field(
+        default_factory=list, description="the 1-2 missing features that could move the score most"
+    )
+    implausible: dict[str, ChatDoubt] = Field(
+        default_factory=dict,
+        description="values outside what the model knows: asked about, and nothing is scored",
+    )
+    excluded: dict[str, list[str]] = Field(
+        default_factory=dict, description='categories the message rules out ("not a student")'
+    )
     unrecognised: list[str] = Field(
         default_factory=list, description="fragments of the message that were not understood"
     )
-    prediction: PredictionOut
+    prediction: PredictionOut | None = Field(
+        description="the logged prediction; null when a value needs checking first"
+    )
 
 
 @router.post(
@@ -235,34 +268,47 @@ class ChatOut(BaseModel):
     responses=error_responses(400, 404, 422, 503),
 )
 def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog) -> dict[str, Any]:
-    """Score a client described in natural language (rule-based extraction, es/en).
+    """Score a client described in natural language (es/en), read with the model's ``[chat]``
+    lexicon and checked against its scorecard.
 
-    The prediction is logged like any other, so its ``prediction_id`` takes feedback.
+    An implausible value (outside the training range, or a category the model does not know) is
+    asked about and nothing is scored. Otherwise the prediction is logged with ``source=chat``,
+    so its ``prediction_id`` takes feedback.
     """
+    config = catalog.config(model)
     _, scorer = service.champion(model)
-    categories = {
-        str(spec["name"]): [str(c) for c in spec.get("categories") or ()]
-        for spec in scorer.card.get("features", [])
-        if isinstance(spec, dict) and "name" in spec
-    }
-    # Imported on the first chat request: compiling its ~100 patterns (≈ 55 ms) is not worth
-    # paying on every cold start of the predict function.
-    from propensity.service.chat import chat_reply, extract_features
+    # Imported on the first chat request, not at the predict function's cold start.
+    from propensity import chat as chat_reader
 
-    extraction = extract_features(catalog.config(model), body.message, categories)
-    if not extraction.features:
-        names = ", ".join(catalog.config(model).features.all)
+    lexicon = chat_reader.lexicon_for(config, scorer)
+    extraction = chat_reader.extract(lexicon, body.message)
+    if not extraction.features and not extraction.implausible:
+        names = ", ".join(config.features.all)
         raise InvalidInputError(
             "message",
             f"no feature of model {model!r} was understood; describe the client, in Spanish or "
             f"English, with values for some of: {names}",
         )
-    prediction = service.predict(model, extraction.features, source="chat")
-    return {
-        "reply": chat_reply(prediction, extraction, extraction.language),
+    answer: dict[str, Any] = {
         "language": extraction.language,
         "understood": extraction.features,
-        "defaults": list(prediction.imputed),
+        "implausible": {
+            name: {"value": doubt.value, "reason": doubt.reason}
+            for name, doubt in extraction.implausible.items()
+        },
+        "excluded": extraction.excluded,
         "unrecognised": extraction.unrecognised,
+    }
+    if extraction.implausible:  # nothing is scored, so nothing is defaulted yet
+        reply = chat_reader.question_reply(extraction, extraction.language)
+        return {**answer, "reply": reply, "defaults": [], "ask": [], "prediction": None}
+    prediction = service.predict(model, extraction.features, source="chat")
+    ask = chat_reader.most_influential(lexicon, prediction.imputed)
+    reply = chat_reader.prediction_reply(prediction, extraction, ask, extraction.language)
+    return {
+        **answer,
+        "reply": reply,
+        "defaults": list(prediction.imputed),
+        "ask": ask,
         "prediction": prediction.answer(),
     }

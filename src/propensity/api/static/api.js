@@ -75,8 +75,12 @@ export async function call(method, path, { json, form, headers = {} } = {}) {
 export const api = {
   models: () => call("GET", "/models"),
   model: (model) => call("GET", `/models/${encodeURIComponent(model)}`),
+  // Says it is the dashboard, so the drift window (API and batch traffic) leaves these rows out.
   predict: (model, features) =>
-    call("POST", `/models/${encodeURIComponent(model)}/predict`, { json: { features } }),
+    call("POST", `/models/${encodeURIComponent(model)}/predict`, {
+      json: { features },
+      headers: { "X-Propensity-Source": "dashboard" },
+    }),
   chat: (model, message) =>
     call("POST", `/models/${encodeURIComponent(model)}/chat`, { json: { message } }),
   feedback: (model, predictionId, y) =>

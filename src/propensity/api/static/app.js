@@ -6,13 +6,6 @@ const root = document.documentElement;
 const $ = (selector) => document.querySelector(selector);
 const state = { models: [], model: "", detail: null, tab: "predict", jobTimer: null };
 
-const CHAT_EXAMPLES = {
-  bank: [
-    "Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado",
-    "I'm 30, single, no housing loan, balance 2,500",
-  ],
-  telecom: ["hago 85 llamadas, 516 minutos, 56 SMS y uso 22 GB", "I make 40 calls, 300 minutes and use 15 GB"],
-};
 const HEADLINE = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"];
 const TREND = ["roc_auc", "pr_auc", "f1"];
 
@@ -97,8 +90,8 @@ async function selectModel(name) {
   $("#predict-result").replaceChildren();
   $("#chat-log").replaceChildren();
   $("#job").replaceChildren();
-  renderChatExamples();
   await guarded(`Loading model ${name}`, refreshChampion);
+  renderChatExamples();
   if (!state.detail) $("#champion-badge").textContent = "no champion serving";
   renderPredictForm();
   await openTab(state.tab);
@@ -129,11 +122,14 @@ function renderPredictForm() {
     let input;
     let hint = "";
     if (feature.categories && feature.categories.length) {
+      // Nothing preselected: a field the person leaves alone is imputed by the service (and the
+      // answer says so), never sent as if someone had chosen the training default.
+      const fallback = feature.impute != null ? `(leave to the model: ${feature.impute})` : "(leave to the model)";
       input = h(
         "select",
         { id, name: feature.name },
-        h("option", { value: "" }, "(leave to the model)"),
-        feature.categories.map((c) => h("option", { value: c, selected: c === feature.impute }, c)),
+        h("option", { value: "" }, fallback),
+        feature.categories.map((c) => h("option", { value: c }, c)),
       );
       hint = `${feature.categories.length} categories`;
     } else {
@@ -144,7 +140,7 @@ function renderPredictForm() {
         name: feature.name,
         type: "number",
         step: integer ? "1" : "any",
-        value: feature.impute ?? "",
+        placeholder: feature.impute ?? "",
         "data-min": range.min,
         "data-max": range.max,
       });
@@ -253,11 +249,13 @@ async function onPredict(event) {
 // ---------------------------------------------------------------------------------------------
 // Chat
 
+// The examples come from the model's own config ([chat] examples), served with its detail.
 function renderChatExamples() {
-  const examples = CHAT_EXAMPLES[state.model] || [];
+  const examples = state.detail?.chat_examples || [];
+  $("#chat-input").placeholder = examples[0] || "Describe the client";
   $("#chat-examples").replaceChildren(
     ...examples.map((text) =>
-      h("button", { type: "button", class: "example", onclick: () => { $("#chat-input").value = text; } }, text),
+      h("button", { type: "button", class: "example", "data-testid": "chat-example", onclick: () => { $("#chat-input").value = text; } }, text),
     ),
   );
 }
@@ -273,15 +271,20 @@ async function onChat(event) {
   try {
     const answer = await api.chat(model, message);
     const understood = Object.entries(answer.understood);
+    const doubts = Object.entries(answer.implausible || {});
+    const excluded = Object.entries(answer.excluded || {});
     log.append(
       h(
         "div",
         { class: "bubble bot", "data-testid": "chat-answer" },
         h("p", {}, answer.reply),
         h("p", { class: "understood" }, "Understood: ", understood.map(([k, v]) => h("span", { class: "chip", "data-feature": k }, `${k} = ${v}`))),
+        doubts.length ? h("p", { class: "doubts", "data-testid": "chat-doubts" }, "Please check: ", doubts.map(([k, d]) => h("span", { class: "chip doubt", "data-feature": k, title: d.reason }, `${k} = ${d.value}`))) : null,
+        excluded.length ? h("p", { class: "hint excluded" }, `Ruled out: ${excluded.map(([k, v]) => `${k} ≠ ${v.join(", ")}`).join("; ")}`) : null,
         answer.defaults.length ? h("p", { class: "hint defaults" }, `Filled with defaults: ${answer.defaults.join(", ")}`) : null,
+        answer.ask?.length ? h("p", { class: "hint ask", "data-testid": "chat-ask" }, `Tell me next: ${answer.ask.join(", ")}`) : null,
         answer.unrecognised?.length ? h("p", { class: "hint" }, `Not understood: ${answer.unrecognised.join(" · ")}`) : null,
-        predictionCard(model, answer.prediction),
+        answer.prediction ? predictionCard(model, answer.prediction) : null,
       ),
     );
     $("#chat-input").value = "";
@@ -477,7 +480,7 @@ async function renderVersions() {
       h("td", {}, v.created_at.replace("T", " ").slice(0, 19)),
       h("td", {}, number(v.metrics.roc_auc)),
       h("td", {}, number(v.metrics.f1)),
-      h("td", { class: "reason" }, v.reason || ""),
+      h("td", { class: "reason" }, v.reason || "", gateDetails(v.extra && v.extra.gate)),
       h(
         "td",
         {},
@@ -493,6 +496,29 @@ async function renderVersions() {
       { class: "versions", "data-testid": "versions-table" },
       h("tr", {}, ["version", "status", "trigger", "created", "ROC-AUC", "F1", "reason", ""].map((t) => h("th", {}, t))),
       rows,
+    ),
+  );
+}
+
+// The gate's evidence for one version: every guard with its value and limit, failed ones first.
+function gateDetails(gate) {
+  if (!gate || !gate.guards || gate.guards.length === 0) return null;
+  const failed = gate.guards.filter((g) => !g.passed);
+  const shown = [...failed, ...gate.guards.filter((g) => g.passed)];
+  return h(
+    "details",
+    { class: "gate", "data-testid": "gate-evidence" },
+    h("summary", {}, `gate: ${gate.guards.length - failed.length} of ${gate.guards.length} guards passed`),
+    h(
+      "ul",
+      {},
+      shown.map((g) =>
+        h(
+          "li",
+          { class: g.passed ? "passed" : "failed" },
+          `${g.passed ? "✓" : "✗"} ${g.name} vs ${g.against}: ${number(g.value, 4)} (limit ${number(g.limit, 4)})`,
+        ),
+      ),
     ),
   );
 }
@@ -592,14 +618,16 @@ async function renderDrift() {
   }
   const features = Object.entries(report.features || {});
   const drifted = new Set(report.drifted_features || []);
+  const sources = report.window?.sources ? ` (${report.window.sources.join(", ")})` : "";
   container.append(
     h(
       "p",
       { "data-testid": "drift-status" },
-      `Status ${report.status}; ${report.current_rows ?? 0} logged predictions against ${report.reference_rows ?? "?"} training rows; computed ${report.computed_at || "?"}. `,
+      `Status ${report.status}; ${report.current_rows ?? 0} logged predictions${sources} against ${report.reference_rows ?? "?"} training rows; computed ${report.computed_at || "?"}. `,
       drifted.size ? h("strong", { class: "drifted" }, `Drift in ${[...drifted].join(", ")}`) : "No feature drifted.",
     ),
   );
+  if (report.decision) container.append(h("p", { class: "hint", "data-testid": "drift-decision" }, report.decision));
   if (!features.length) {
     container.append(h("p", { class: "hint" }, `Too few logged predictions to compare yet (needs ${report.min_rows ?? "more"}).`));
     return;
@@ -608,7 +636,7 @@ async function renderDrift() {
     h(
       "table",
       { class: "drift", "data-testid": "drift-table" },
-      h("tr", {}, ["feature", "type", "PSI", "test statistic", "p-value", "drift", "reasons"].map((t) => h("th", {}, t))),
+      h("tr", {}, ["feature", "type", "PSI", "test statistic", "p-value", "adjusted p-value", "drift", "decision"].map((t) => h("th", {}, t))),
       features.map(([name, f]) =>
         h(
           "tr",
@@ -618,8 +646,9 @@ async function renderDrift() {
           h("td", {}, number(f.psi)),
           h("td", {}, number(f.ks_statistic ?? f.chi2_statistic)),
           h("td", {}, number(f.ks_pvalue ?? f.chi2_pvalue, 4)),
+          h("td", {}, number(f.adjusted_pvalue, 4)),
           h("td", {}, f.drift ? "yes" : "no"),
-          h("td", {}, (f.reasons || []).join("; ")),
+          h("td", {}, f.decision || (f.reasons || []).join("; ")),
         ),
       ),
     ),

@@ -1,0 +1,19 @@
+"""The feedback function's wiring: the feedback store and the prediction log it joins."""
+
+from __future__ import annotations
+
+from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.predictions import DynamoPredictionLog
+from propensity.api.dependencies import Services
+from propensity.roots import model_configs
+from propensity.service.feedback import FeedbackService
+from propensity.settings import FeedbackSettings
+
+
+def feedback_services(settings: FeedbackSettings) -> Services:
+    feedback = FeedbackService(
+        model_configs(),
+        DynamoFeedbackStore(settings.feedback_table),
+        DynamoPredictionLog(settings.predictions_table),
+    )
+    return Services(default_model=settings.default_model, feedback=feedback)
