@@ -38,18 +38,43 @@ def _progress(message: str) -> None:
 
 
 def _summary(metrics: dict[str, Any]) -> str:
+    """The metrics table: model with its interval, out of time when measured, baseline."""
     keys = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "log_loss")
-    lines = [f"{'metric':<10} {'model':>8} {'baseline':>9}"]
+    late = metrics.get("out_of_time")
+    late = late if isinstance(late, dict) and "skipped" not in late else None
+    header = f"{'metric':<10} {'random split [95% CI]':>26}"
+    if late is not None:
+        header += f" {'out of time [95% CI]':>26}"
+    lines = [header + f" {'baseline':>9}"]
     for key in keys:
-        model, base = metrics.get(key), metrics.get("baseline", {}).get(key)
-        lines.append(f"{key:<10} {_fmt(model):>8} {_fmt(base):>9}")
+        line = f"{key:<10} {_with_interval(metrics, key):>26}"
+        if late is not None:
+            line += f" {_with_interval(late, key):>26}"
+        lines.append(line + f" {_fmt(metrics.get('baseline', {}).get(key)):>9}")
     cm = metrics["confusion_matrix"]
     threshold = metrics["threshold"]
     lines.append(
         f"threshold {threshold['value']:.4f} ({threshold['strategy']}); "
         f"confusion tn={cm['tn']} fp={cm['fp']} fn={cm['fn']} tp={cm['tp']}"
     )
+    if late is not None:
+        lines.append(f"out of time: {late['evaluated_on']['description']}")
+    lift = metrics.get("lift") or []
+    if lift:
+        gains = " ".join(f"{row['gain']:.2f}" for row in lift)
+        lines.append(f"top-decile lift {lift[0]['lift']:.2f}; cumulative gain by decile {gains}")
+    tuning = metrics.get("tuning")
+    if tuning:
+        scores = ", ".join(f"{s['C']:g}: {s['mean']:.4f}" for s in tuning["scores"])
+        lines.append(f"C = {tuning['chosen_C']:g} by {tuning['folds']}-fold CV (ROC-AUC {scores})")
     return "\n".join(lines)
+
+
+def _with_interval(metrics: dict[str, Any], key: str) -> str:
+    bounds = (metrics.get("intervals") or {}).get(key)
+    if not isinstance(bounds, dict):
+        return _fmt(metrics.get(key))
+    return f"{_fmt(metrics.get(key))} [{_fmt(bounds['low'])}, {_fmt(bounds['high'])}]"
 
 
 def _fmt(value: object) -> str:

@@ -57,12 +57,32 @@ class TargetConfig(_Strict):
     negative_label: str = "no"
 
 
+class CrossConfig(_Strict):
+    """An interaction: one weight per seen (first, second) pair, added to the score.
+
+    ``first`` is categorical; ``second`` is categorical or numeric. A numeric member is cut into
+    ``bins`` quantile bins of its own (its sentinels keep their own level).
+    """
+
+    first: str
+    second: str
+    bins: Annotated[int, Field(ge=2, le=20)] = 4
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} × {self.second}"
+
+
 class FeaturesConfig(_Strict):
     numeric: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
     # Why a dropped column is dropped (shown in the model card).
     drop_reasons: dict[str, str] = Field(default_factory=dict)
+    # Numeric values that mean something else than a quantity (bank: pdays = -1, "never
+    # contacted"): each gets its own weight instead of sharing a bin with real values.
+    sentinels: dict[str, list[float]] = Field(default_factory=dict)
+    crosses: list[CrossConfig] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _disjoint(self) -> FeaturesConfig:
@@ -74,6 +94,18 @@ class FeaturesConfig(_Strict):
         dropped = (set(self.numeric) | set(self.categorical)) & set(self.drop)
         if dropped:
             raise ValueError(f"features also listed in drop: {sorted(dropped)}")
+        not_numeric = sorted(set(self.sentinels) - set(self.numeric))
+        if not_numeric:
+            raise ValueError(f"sentinels for features that are not numeric: {not_numeric}")
+        names = set()
+        for cross in self.crosses:
+            if cross.first not in self.categorical:
+                raise ValueError(f"cross {cross.name!r}: first must be a categorical feature")
+            if cross.second not in self.all or cross.second == cross.first:
+                raise ValueError(f"cross {cross.name!r}: second must be another feature")
+            if cross.name in names:
+                raise ValueError(f"cross {cross.name!r} is listed twice")
+            names.add(cross.name)
         return self
 
     @property
@@ -83,6 +115,16 @@ class FeaturesConfig(_Strict):
 
 class EstimatorConfig(_Strict):
     C: Annotated[float, Field(gt=0)] = 1.0
+    # Values of C tried by stratified cross-validation on the training split at every train and
+    # retrain (the best mean ROC-AUC wins); empty means ``C`` alone. Each value costs cv_folds fits.
+    C_grid: Annotated[list[Annotated[float, Field(gt=0)]], Field(max_length=5)] = Field(
+        default_factory=list
+    )
+    cv_folds: Annotated[int, Field(ge=2, le=10)] = 5
+    # A field missing at serving: "impute" scores the training median/mode, "mean" makes it
+    # contribute its training average (zero effect); "auto" takes the one with the lower log-loss
+    # on validation folds with fields masked.
+    missing: Literal["auto", "impute", "mean"] = "auto"
     class_weight: Literal["balanced"] | None = None
     numeric_encoding: Literal["bins", "standard"] = "bins"
     n_bins: Annotated[int, Field(ge=2, le=100)] = 10
@@ -156,6 +198,22 @@ class FeedbackConfig(_Strict):
     # extra rows carry it; at most ``max_new_categories`` new ones per feature are learnt.
     min_category_support: Annotated[int, Field(ge=1)] = 30
     max_new_categories: Annotated[int, Field(ge=0)] = 20
+
+
+class EvaluationConfig(_Strict):
+    # Out-of-time evaluation: train on the earliest rows, test on the latest ``out_of_time_share``.
+    # Rows are ordered by ``order_column`` or, with ``time_ordered``, as the file lists them.
+    order_column: str | None = None
+    time_ordered: bool = False
+    out_of_time_share: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    # Bootstrap intervals on the metrics (seeded, so a version's card is reproducible).
+    bootstrap_resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    bootstrap_seed: int = 42
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.time_ordered or self.order_column is not None
 
 
 class DriftConfig(_Strict):
@@ -247,6 +305,7 @@ class ModelConfig(_Strict):
     threshold: ThresholdConfig = ThresholdConfig()
     promotion: PromotionConfig = PromotionConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     drift: DriftConfig = DriftConfig()
     limitations: list[str] = Field(default_factory=list)
     chat: ChatConfig = ChatConfig()
@@ -259,6 +318,14 @@ class ModelConfig(_Strict):
         unknown = named - known
         if unknown:
             raise ValueError(f"chat names features the model does not have: {sorted(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _order_column_is_kept(self) -> ModelConfig:
+        order = self.evaluation.order_column
+        if order is not None and order not in self.features.all:
+            # The loader keeps only features and the target, so the column must be one of them.
+            raise ValueError(f"evaluation.order_column {order!r} is not a feature")
         return self
 
     def label_for(self, prediction: int) -> str:

@@ -39,6 +39,7 @@ def test_train_writes_every_artifact_with_its_checksum(telecom_dir: Path) -> Non
         "pr.png",
         "confusion_matrix.png",
         "calibration.png",
+        "gains.png",
         "model_card.md",
         "data_card.md",
     }

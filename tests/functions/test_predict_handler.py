@@ -31,6 +31,8 @@ def test_bank_event_is_scored_with_reasons_and_logged(stack: Stack) -> None:
     assert body["prediction"] == int(body["probability"] >= body["threshold"])
     assert len(body["reasons"]) == 3 and all("text" in r for r in body["reasons"])
     assert body["imputed"] == []
+    # and, as seed 002's API answered, the probability named after the target column
+    assert body["probability_y"] == body["probability"]
     # And the prediction is logged with its features for feedback and drift
     item = boto3.client("dynamodb").get_item(
         TableName=stack.names["PredictionsTable"],
@@ -45,6 +47,7 @@ def test_telecom_flat_body_and_default_route() -> None:
     handler = load_handler("predict")
     telecom = body_of(invoke(handler, load_event("predict-telecom-flat.json")))
     assert telecom["model"] == "telecom" and telecom["label"] in {"ultra", "smart"}
+    assert telecom["probability_is_ultra"] == telecom["probability"]
     default = invoke(handler, load_event("predict-default.json"))
     assert default["statusCode"] == 200 and body_of(default)["model"] == "bank"
 
@@ -103,6 +106,12 @@ def test_models_metrics_and_docs_under_the_stage_prefix() -> None:
     history = body_of(invoke(handler, get_route("/metrics", query="limit=5")))
     assert history["versions"][0]["version"] == "v1" and history["versions"][0]["champion"] is True
     assert history["versions"][0]["metrics"]["roc_auc"] >= 0.78
+    # The evaluation route carries intervals, the out-of-time figures and the lift table
+    evaluation = body_of(invoke(handler, get_route("/models/bank/evaluation")))
+    bounds = evaluation["intervals"]["roc_auc"]
+    assert bounds["low"] <= evaluation["roc_auc"] <= bounds["high"]
+    assert evaluation["out_of_time"]["intervals"]["brier"]["high"] > 0
+    assert len(evaluation["lift"]) == 10
     docs = invoke(handler, get_route("/docs"))
     assert docs["statusCode"] == 200 and "/dev/openapi.json" in docs["body"]
     spec = body_of(invoke(handler, get_route("/openapi.json")))

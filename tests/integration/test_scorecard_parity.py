@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from propensity.config import load_model_config
+from propensity.config import ModelConfig, load_model_config
 from propensity.scoring import Scorer
 from propensity.training.dataset import load_dataset
 from propensity.training.train import TrainedModel, train_model
@@ -42,9 +42,23 @@ def assert_parity(model: TrainedModel, frame: pd.DataFrame) -> None:
 def test_scorecard_matches_pipeline_on_every_row(
     trained: dict[str, TrainedModel], data_root: Any, name: str
 ) -> None:
-    # Given the model trained with its default config, and its whole dataset
+    # Given the model trained with its default config (bank: sentinels and crosses), and its
+    # whole dataset
     model = trained[name]
     frame, _ = load_dataset(model.config, data_root)
+    if name == "bank":
+        sentinels = {
+            f["name"]: f["sentinels"] for f in model.scorecard["features"] if "sentinels" in f
+        }
+        assert {k: [s["value"] for s in v] for k, v in sentinels.items()} == {
+            "pdays": [-1.0],
+            "previous": [0.0],
+        }
+        assert [c["name"] for c in model.scorecard["crosses"]] == [
+            "month × contact",
+            "poutcome × month",
+            "housing × month",
+        ]
     # When every row is scored by the pipeline and by the scorecard
     # Then the probabilities agree to 1e-9 and so do the decisions
     assert_parity(model, frame)
@@ -86,7 +100,97 @@ def test_parity_with_standard_scaling(data_root: Any, name: str) -> None:
     }
 
 
-@pytest.mark.parametrize(("name", "floor"), [("bank", 0.78), ("telecom", 0.82)])
+def _one_value_grid(config: ModelConfig, **features: Any) -> ModelConfig:
+    """``config`` with C fixed (no CV grid: cheaper) and the given feature settings."""
+    return config.model_copy(
+        update={
+            "estimator": config.estimator.model_copy(update={"C_grid": []}),
+            "features": config.features.model_validate(
+                {**config.features.model_dump(), **features}
+            ),
+        }
+    )
+
+
+@pytest.mark.parametrize("encoding", ["bins", "standard"])
+def test_parity_with_numeric_crosses_and_sentinels_on_every_row(
+    data_root: Any, encoding: str
+) -> None:
+    # Given bank with crosses of a categorical and a binned numeric (one with a sentinel),
+    # under both numeric encodings
+    config = _one_value_grid(
+        load_model_config("bank"),
+        crosses=[
+            {"first": "job", "second": "age", "bins": 5},
+            {"first": "poutcome", "second": "pdays", "bins": 3},
+            {"first": "month", "second": "contact"},
+        ],
+    )
+    config = config.model_copy(
+        update={"estimator": config.estimator.model_copy(update={"numeric_encoding": encoding})}
+    )
+    frame, _ = load_dataset(config, data_root)
+    model = train_model(config, frame, version="crosses")
+    # Then the scorecard reproduces the pipeline on every row
+    assert_parity(model, frame)
+    pdays = next(c for c in model.scorecard["crosses"] if c["name"] == "poutcome × pdays")
+    assert pdays["sentinels"] == [-1.0] and len(pdays["edges"]) >= 1
+    # and a reason names the cross it comes from
+    scorer = Scorer(model.scorecard)
+    texts = [
+        c.describe()
+        for row in as_records(frame[config.features.all][:200])
+        for c in scorer.score(row).reasons(15)
+    ]
+    assert any(t.startswith("month=") and " × contact=" in t for t in texts)
+
+
+@pytest.mark.parametrize("policy", ["impute", "mean"])
+def test_parity_under_each_missing_value_policy(data_root: Any, policy: str) -> None:
+    # Given telecom trained with each missing-value policy and rows with holes
+    config = load_model_config("telecom")
+    config = config.model_copy(
+        update={"estimator": config.estimator.model_copy(update={"missing": policy})}
+    )
+    frame, _ = load_dataset(config, data_root)
+    model = train_model(config, frame, version="missing")
+    assert model.scorecard["missing"] == policy
+    holes = frame.copy()
+    rng = np.random.default_rng(3)
+    for column in config.features.all:
+        holes.loc[rng.random(len(holes)) < 0.3, column] = np.nan
+    # Then scorer and pipeline agree on every row, whatever is missing
+    assert_parity(model, holes)
+
+
+def test_choices_and_evaluations_are_recorded(trained: dict[str, TrainedModel]) -> None:
+    # Given the shipped models
+    bank, telecom = trained["bank"], trained["telecom"]
+    # Then C was chosen from the config's grid by CV, with a score per value
+    tuning = bank.metrics["tuning"]
+    assert [s["C"] for s in tuning["scores"]] == sorted(bank.config.estimator.C_grid)
+    best = max(tuning["scores"], key=lambda s: s["mean"])
+    assert tuning["chosen_C"] == best["C"] == bank.training["tuning"]["chosen_C"]
+    assert tuning["chosen_C"] == bank.pipeline.named_steps["classifier"].C
+    # and the missing-value policy follows its measurement
+    missing = bank.metrics["missing_policy"]
+    assert missing["chosen"] == missing["measured_best"] == bank.scorecard["missing"]
+    logloss = {p: m["log_loss"] for p, m in missing["policies"].items()}
+    assert logloss[missing["chosen"]] == min(logloss.values())
+    # and bank (a file in time order) has an out-of-time evaluation; telecom has none
+    late = bank.metrics["out_of_time"]
+    assert late["evaluated_on"]["rows"] == round(0.2 * 45211)
+    assert late["roc_auc"] < bank.metrics["roc_auc"]  # the random split flatters
+    assert "out_of_time" not in telecom.metrics
+    # and every evaluation carries 95 % intervals around its figures
+    for metrics in (bank.metrics, late, telecom.metrics):
+        for name in ("roc_auc", "pr_auc", "brier", "f1"):
+            bounds = metrics["intervals"][name]
+            assert bounds["low"] <= metrics[name] <= bounds["high"]
+        assert len(metrics["lift"]) == 10
+
+
+@pytest.mark.parametrize(("name", "floor"), [("bank", 0.79), ("telecom", 0.82)])
 def test_default_config_reaches_the_quality_floor(
     trained: dict[str, TrainedModel], name: str, floor: float
 ) -> None:

@@ -262,8 +262,11 @@ def test_metrics_tab_draws_every_chart(page: Page) -> None:
         "Precision-recall curve",
         "Calibration curve",
         "Class distribution of y",
+        "Cumulative gains",
         "Main metrics by version",
     ]
+    # and the lift table has a row per decile
+    assert page.get_by_test_id("lift-table").locator("tr").count() == 11
     cells = [int(t) for t in page.locator("svg.chart text.cell-text").all_text_contents()]
     assert len(cells) == 4
     assert sum(cells) > 1000  # the held-out rows

@@ -21,6 +21,11 @@ class Reason(BaseModel):
 
 
 class PredictionOut(BaseModel):
+    """One scored row. It also carries ``probability_<target column>`` (e.g.
+    ``probability_is_ultra``), the same number as ``probability``, as seed 002's API answered."""
+
+    # Allowed extra: the seed-compatible probability field is named after the model's target.
+    model_config = ConfigDict(extra="allow")
     prediction_id: str = Field(description="reference for feedback")
     model: str
     version: str

@@ -27,6 +27,10 @@ SCORECARD_FORMAT = "propensity.scorecard/1"
 MAX_CATEGORY_LENGTH = 200
 
 _NUMERIC, _BINS, _STANDARD, _CATEGORICAL = "numeric", "bins", "standard", "categorical"
+# Numeric encodings where some values (sentinels, e.g. pdays = -1) have a weight of their own.
+_SENTINEL_BINS, _SENTINEL_STANDARD = "sentinel_bins", "sentinel_standard"
+CROSS_SEPARATOR = " × "
+MISSING_POLICIES = ("impute", "mean")
 _NUMBER_TYPES = (int, float)  # a tuple: ``int | float`` would build a union on every call
 
 
@@ -65,6 +69,12 @@ class Contribution:
     contribution: float
 
     def describe(self) -> str:
+        if self.value.__class__ is tuple:  # a cross: "month=mar × contact=cellular +0.41"
+            parts = self.feature.split(CROSS_SEPARATOR)
+            shown = CROSS_SEPARATOR.join(
+                f"{n}={v}" for n, v in zip(parts, self.value, strict=False)
+            )
+            return f"{shown} {self.contribution:+.2f}"
         return f"{self.feature}={self.value} {self.contribution:+.2f}"
 
 
@@ -73,8 +83,9 @@ class Score:
     probability: float
     logit: float
     prediction: int
-    # Per feature, in scorecard order: the value scored and its effect relative to the reference.
-    # Kept as plain sequences; Contribution objects are built only for what a caller reads.
+    # Per feature, then per cross, in scorecard order: the value scored (a pair for a cross) and
+    # its effect relative to the reference. Kept as plain sequences; Contribution objects are
+    # built only for what a caller reads.
     names: tuple[str, ...]
     values: list[Any]
     effects: list[float]
@@ -90,21 +101,36 @@ class Score:
         )
 
     def reasons(self, top: int = 3) -> list[Contribution]:
-        """The ``top`` contributions with the largest effect, strongest first."""
-        effects = self.effects
-        ranked = sorted(range(len(effects)), key=lambda i: -abs(effects[i]))[:top]
-        return [
-            Contribution(self.names[i], self.values[i], effects[i])
-            for i in ranked
-            if effects[i] != 0.0
-        ]
+        """The ``top`` contributions with the largest effect, strongest first.
+
+        A field the caller did not give is never a reason (nor a cross it is part of): its
+        value was filled in by the model, not told by the caller.
+        """
+        effects, names = self.effects, self.names
+        candidates = [i for i in range(len(effects)) if effects[i] != 0.0]
+        if self.imputed:
+            missing = frozenset(self.imputed)
+            candidates = [
+                i
+                for i in candidates
+                if names[i] not in missing
+                and not missing.intersection(names[i].split(CROSS_SEPARATOR))
+            ]
+        ranked = sorted(candidates, key=lambda i: -abs(effects[i]))[:top]
+        return [Contribution(names[i], self.values[i], effects[i]) for i in ranked]
 
 
 # One feature as score() reads it, a flat tuple: (name, encoding, impute, reference, table,
 # extra), where table and extra are, for bins: (inner edges, bin weights); standard:
-# ((mean, scale), weight); categorical: (weight by category, None). The encoding is one of this
-# module's constants, so score() compares it by identity.
+# ((mean, scale), weight); categorical: (weight by category, None); sentinel bins: (inner
+# edges, (bin weights, weight by sentinel)); sentinel standard: ((mean, scale, weight by
+# sentinel), weight). The encoding is one of this module's constants, so score() compares it by
+# identity.
 _Step = tuple[str, str, Any, float, Any, Any]
+# One cross: (name, first, second, first impute, second impute, reference, weight by first value
+# then second level, numeric), numeric being None when the second member is categorical, else
+# (inner edges, level by sentinel, level by bin).
+_Cross = tuple[str, str, str, Any, Any, float, dict[str, dict[str, float]], Any]
 
 
 def _score_factory() -> Callable[..., Score]:
@@ -164,6 +190,7 @@ def _parse_feature(spec: Mapping[str, Any]) -> _Step:
     name = str(_require(spec, "name"))
     encoding = _require(spec, "encoding")
     reference = float(spec.get("reference", 0.0))
+    sentinels = {float(s["value"]): float(s["weight"]) for s in spec.get("sentinels", ())}
     if encoding == _BINS:
         edges = tuple(float(e) for e in _require(spec, "edges"))
         weights = tuple(float(w) for w in _require(spec, "weights"))
@@ -171,18 +198,46 @@ def _parse_feature(spec: Mapping[str, Any]) -> _Step:
             raise ArtifactError(
                 f"feature {name!r}: {len(edges)} inner edges need {len(edges) + 1} weights"
             )
-        return (name, _BINS, float(_require(spec, "impute")), reference, edges, weights)
+        impute = float(_require(spec, "impute"))
+        if sentinels:
+            return (name, _SENTINEL_BINS, impute, reference, edges, (weights, sentinels))
+        return (name, _BINS, impute, reference, edges, weights)
     if encoding == _STANDARD:
         scale = float(_require(spec, "scale"))
         if scale == 0.0:
             raise ArtifactError(f"feature {name!r}: scale is zero")
         impute = float(_require(spec, "impute"))
         mean = float(_require(spec, "mean"))
-        return (name, _STANDARD, impute, reference, (mean, scale), float(_require(spec, "weight")))
+        weight = float(_require(spec, "weight"))
+        if sentinels:
+            return (name, _SENTINEL_STANDARD, impute, reference, (mean, scale, sentinels), weight)
+        return (name, _STANDARD, impute, reference, (mean, scale), weight)
     if encoding == _CATEGORICAL:
         by_category = {str(k): float(v) for k, v in dict(_require(spec, "weights")).items()}
         return (name, _CATEGORICAL, str(_require(spec, "impute")), reference, by_category, None)
     raise ArtifactError(f"feature {name!r}: unknown encoding {encoding!r}")
+
+
+def _parse_cross(spec: Mapping[str, Any], plan: Mapping[str, _Step]) -> _Cross:
+    name = str(_require(spec, "name"))
+    first, second = (str(f) for f in _require(spec, "features"))
+    if first not in plan or second not in plan or plan[first][1] is not _CATEGORICAL:
+        raise ArtifactError(f"cross {name!r}: needs a categorical and another feature")
+    cells = {
+        str(a): {str(b): float(w) for b, w in dict(row).items()}
+        for a, row in dict(_require(spec, "cells")).items()
+    }
+    numeric = None
+    if plan[second][1] is not _CATEGORICAL:
+        edges = tuple(float(e) for e in _require(spec, "edges"))
+        sentinels = [float(s) for s in spec.get("sentinels", ())]
+        numeric = (
+            edges,
+            {s: f"={s:g}" for s in sentinels},
+            tuple(f"bin{i}" for i in range(len(edges) + 1)),
+        )
+    reference = float(spec.get("reference", 0.0))
+    return (name, first, second, plan[first][2], plan[second][2], reference, cells, numeric)
 
 
 class Scorer:
@@ -200,11 +255,20 @@ class Scorer:
             self.intercept = float(_require(card, "intercept"))
             self.threshold = float(_require(card, "threshold"))
             self._plan = tuple(_parse_feature(s) for s in _require(card, "features"))
-        except (TypeError, ValueError) as exc:
+            by_name = {step[0]: step for step in self._plan}
+            self._crosses = tuple(_parse_cross(s, by_name) for s in card.get("crosses", ()))
+            missing = card.get("missing", "impute")
+            if missing not in MISSING_POLICIES:
+                raise ArtifactError(f"unknown missing-value policy {missing!r}")
+            self.missing = str(missing)
+        except (TypeError, ValueError, KeyError) as exc:
             raise ArtifactError(f"malformed scorecard: {exc}") from exc
         if not 0.0 < self.threshold < 1.0:
             raise ArtifactError(f"threshold {self.threshold} is outside (0, 1)")
         self.feature_names = tuple(step[0] for step in self._plan)
+        self.cross_names = tuple(cross[0] for cross in self._crosses)
+        # What a Score's names/values/effects hold: every feature, then every cross.
+        self._score_names = self.feature_names + self.cross_names
         self._known = frozenset(self.feature_names)
 
     @classmethod
@@ -240,12 +304,18 @@ class Scorer:
         add_effect = effects.append
         imputed: list[str] | None = None
         unknown: list[str] | None = None
+        missing_is_mean = self.missing == "mean"
         for name, kind, impute, reference, table, extra_data in self._plan:
             value = get(name)
             if value is None:
                 if imputed is None:
                     imputed = []
                 imputed.append(name)
+                if missing_is_mean:  # contributes its training average: no effect
+                    logit += reference
+                    add_value(None)
+                    add_effect(0.0)
+                    continue
                 value = impute
             if kind is _CATEGORICAL:
                 if value.__class__ is not str and not isinstance(value, str):
@@ -282,12 +352,24 @@ class Scorer:
                 if kind is _BINS:
                     # Same rule as KBinsDiscretizer: searchsorted(inner_edges, x, side="right").
                     w = extra_data[bisect_right(table, x)]
-                else:
+                elif kind is _STANDARD:
                     mean, scale = table
                     w = (x - mean) / scale * extra_data
+                elif kind is _SENTINEL_BINS:
+                    bin_weights, sentinel_weights = extra_data
+                    w = sentinel_weights.get(x)
+                    if w is None:
+                        w = bin_weights[bisect_right(table, x)]
+                else:
+                    mean, scale, sentinel_weights = table
+                    w = sentinel_weights.get(x)
+                    if w is None:
+                        w = (x - mean) / scale * extra_data
             logit += w
             add_value(value)
             add_effect(w - reference)
+        if self._crosses:
+            logit += self._score_crosses(get, add_value, add_effect, missing_is_mean)
         # The sigmoid; the branches keep exp() from overflowing for extreme logits.
         if logit >= 0:
             probability = 1.0 / (1.0 + math.exp(-logit))
@@ -298,13 +380,56 @@ class Scorer:
             probability,
             logit,
             1 if probability >= self.threshold else 0,
-            self.feature_names,
+            self._score_names,
             values,
             effects,
             tuple(imputed) if imputed else (),
             tuple(unknown) if unknown else (),
             ignored,
         )
+
+    def _score_crosses(
+        self,
+        get: Callable[[str], Any],
+        add_value: Callable[[Any], None],
+        add_effect: Callable[[float], None],
+        missing_is_mean: bool,
+    ) -> float:
+        """The crosses' part of the logit. Runs after every member passed its feature's checks."""
+        total = 0.0
+        for (
+            _name,
+            first,
+            second,
+            first_impute,
+            second_impute,
+            reference,
+            cells,
+            numeric,
+        ) in self._crosses:
+            a, b = get(first), get(second)
+            if a is None or b is None:
+                if missing_is_mean:
+                    total += reference
+                    add_value(None)
+                    add_effect(0.0)
+                    continue
+                a = first_impute if a is None else a
+                b = second_impute if b is None else b
+            if numeric is None:
+                level = b
+            else:
+                edges, sentinel_levels, bin_levels = numeric
+                x = float(b)
+                level = sentinel_levels.get(x)
+                if level is None:
+                    level = bin_levels[bisect_right(edges, x)]
+            row = cells.get(a)
+            w = 0.0 if row is None else row.get(level, 0.0)
+            total += w
+            add_value((a, b))
+            add_effect(w - reference)
+        return total
 
     def feature_specs(self) -> tuple[FeatureSpec, ...]:
         """What the scorecard knows of each feature, typed: kind, training range or categories,
@@ -334,6 +459,10 @@ class Scorer:
                 continue
             if kind is _BINS:
                 influence = max(extra) - min(extra)
+            elif kind is _SENTINEL_BINS:
+                bin_weights, sentinel_weights = extra
+                every = [*bin_weights, *sentinel_weights.values()]
+                influence = max(every) - min(every)
             else:
                 scale = table[1]
                 span = float(high) - float(low) if low is not None and high is not None else scale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,16 @@ class Prediction:
     imputed: list[str]
     unknown: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # The model's target column (e.g. is_ultra): names the seed-compatible probability field.
+    target_column: str = ""
+
+    def answer(self) -> dict[str, Any]:
+        """The API's answer: every field, plus ``probability_<target>`` as seed 002's API had."""
+        body = asdict(self)
+        del body["target_column"]
+        if self.target_column:
+            body[f"probability_{self.target_column}"] = self.probability
+        return body
 
 
 def utc_now() -> datetime:
@@ -95,6 +105,7 @@ class PredictionService:
     ) -> list[Prediction]:
         alias, scorer = self.champion(model)
         labels = _labels(scorer)
+        target_column = str(scorer.card.get("target", {}).get("column", ""))
         now = self._clock()
         timestamp = now.isoformat(timespec="milliseconds")
         expires_at = int((now + self._ttl).timestamp())
@@ -149,6 +160,7 @@ class PredictionService:
                     imputed=list(score.imputed),
                     unknown=list(score.unknown),
                     ignored=list(score.ignored),
+                    target_column=target_column,
                 )
             )
         # Logged before answering: a prediction_id the caller sees can always take feedback.

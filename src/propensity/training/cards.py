@@ -6,7 +6,6 @@ so they cannot disagree with the artifacts they describe.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,20 +14,16 @@ import pandas as pd
 from propensity.config import NEGATIVE_TOKENS, POSITIVE_TOKENS, ModelConfig
 from propensity.errors import DatasetError
 from propensity.training.drift import numeric_values
+from propensity.training.evaluation_card import (
+    lift_section,
+    metrics_section,
+    out_of_time_section,
+    selection_section,
+)
+from propensity.training.evaluation_card import number as _number
+from propensity.training.evaluation_card import table as _table
 
 TOP_CATEGORIES = 10
-
-# Scalar metrics in card order, with how to read them.
-METRIC_DESCRIPTIONS: dict[str, str] = {
-    "accuracy": "share of correct predictions (misleading when classes are imbalanced)",
-    "precision": "share of predicted positives that are positive",
-    "recall": "share of positives that are found",
-    "f1": "harmonic mean of precision and recall",
-    "roc_auc": "probability a positive scores above a negative; 0.5 is chance",
-    "pr_auc": "average precision over recall levels; chance equals the prevalence",
-    "brier": "mean squared error of the probabilities (lower is better)",
-    "log_loss": "cross-entropy of the probabilities (lower is better)",
-}
 
 GENERIC_LIMITATIONS = (
     "Fairness: no per-group parity analysis (TPR/FPR by segment) was run. Features may act as "
@@ -43,35 +38,6 @@ GENERIC_LIMITATIONS = (
 
 
 # --- formatting ---------------------------------------------------------------------------
-
-
-def _number(value: Any) -> str:
-    """Floats to 3 decimals, integers as they are, missing/NaN as n/a."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return _cell(value)
-    return f"{number:.3f}" if math.isfinite(number) else "n/a"
-
-
-def _cell(value: Any) -> str:
-    # A pipe or newline inside a cell would break the Markdown table.
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(" --- " for _ in header) + "|",
-    ]
-    lines.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)
-    return lines
 
 
 def _bullets(items: Iterable[str]) -> list[str]:
@@ -260,19 +226,36 @@ def _model_section(config: ModelConfig, training: Mapping[str, Any]) -> list[str
             f"Numeric features ({_code_list(config.features.numeric)}): missing values imputed "
             f"with the training median, then {encoding}."
         )
+        if config.features.sentinels:
+            special = ", ".join(
+                f"`{name}` = {', '.join(f'{v:g}' for v in values)}"
+                for name, values in config.features.sentinels.items()
+            )
+            steps.append(
+                f"Sentinel values with a weight of their own (not a bin shared with real "
+                f"values): {special}."
+            )
     if config.features.categorical:
         steps.append(
             f"Categorical features ({_code_list(config.features.categorical)}): missing values "
             "imputed with the most frequent training category, then one-hot encoded; categories "
             "not seen in training are ignored (they contribute nothing to the score)."
         )
+    if config.features.crosses:
+        steps.append(
+            "Declared interactions, one weight per pair of values seen in training (a numeric "
+            "member cut into its own quantile bins): "
+            + ", ".join(f"`{c.name}`" for c in config.features.crosses)
+            + "."
+        )
     class_weight = (
         "`balanced` (classes reweighted inversely to their frequency)"
         if estimator.class_weight == "balanced"
         else "none"
     )
+    chosen_c = (training.get("tuning") or {}).get("chosen_C", estimator.C)
     steps.append(
-        f"Logistic regression (L2 penalty) with C = {_number(estimator.C)} (inverse "
+        f"Logistic regression (L2 penalty) with C = {_number(chosen_c)} (inverse "
         f"regularisation strength), class_weight {class_weight}, max_iter {estimator.max_iter}."
     )
     lines = ["## Model", "", "scikit-learn pipeline, fitted on the training split only:", ""]
@@ -288,50 +271,6 @@ def _model_section(config: ModelConfig, training: Mapping[str, Any]) -> list[str
         lines += _table(
             ["Setting", "Value"],
             [[f"`{k}`", "none" if v is None else _number(v)] for k, v in settings.items()],
-        )
-    return [*lines, ""]
-
-
-def _metrics_section(config: ModelConfig, metrics: Mapping[str, Any]) -> list[str]:
-    baseline = metrics.get("baseline") or {}
-    evaluated_on = metrics.get("evaluated_on") or {}
-    lines = ["## Metrics", ""]
-    if evaluated_on:
-        lines += [
-            f"Evaluated on the {evaluated_on.get('description', 'test data')}: "
-            f"{_number(evaluated_on.get('rows'))} rows, "
-            f"{_number(evaluated_on.get('positives'))} positives.",
-            "",
-        ]
-    lines += [
-        "The baseline always predicts the training split's majority class, with the training "
-        "prevalence as its probability.",
-        "",
-    ]
-    lines += _table(
-        ["Metric", "Model", "Majority-class baseline", "Meaning"],
-        [
-            [f"`{name}`", _number(metrics[name]), _number(baseline.get(name)), meaning]
-            for name, meaning in METRIC_DESCRIPTIONS.items()
-            if name in metrics
-        ],
-    )
-    matrix = metrics.get("confusion_matrix")
-    if matrix:
-        threshold = metrics.get("threshold") or {}
-        negative, positive = config.target.negative_label, config.target.positive_label
-        lines += [
-            "",
-            f"Confusion matrix at threshold {_number(threshold.get('value'))} "
-            f"({threshold.get('strategy', 'unknown strategy')}):",
-            "",
-        ]
-        lines += _table(
-            ["", f"Predicted {negative} (0)", f"Predicted {positive} (1)"],
-            [
-                [f"Actual {negative} (0)", _number(matrix["tn"]), _number(matrix["fp"])],
-                [f"Actual {positive} (1)", _number(matrix["fn"]), _number(matrix["tp"])],
-            ],
         )
     return [*lines, ""]
 
@@ -436,7 +375,10 @@ def render_model_card(
             header,
             _data_section(config, metrics, training),
             _model_section(config, training),
-            _metrics_section(config, metrics),
+            selection_section(training),
+            metrics_section(config, metrics),
+            out_of_time_section(metrics),
+            lift_section(metrics),
             _threshold_section(config, metrics, training),
             limitations,
             _reproducibility_section(training, config),

@@ -13,18 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
 
 from propensity.config import ModelConfig
 from propensity.scoring.scorecard import SCORECARD_FORMAT
-from propensity.training.pipeline import (
-    CATEGORICAL_BLOCK,
-    CLASSIFIER_STEP,
-    ENCODE_STEP,
-    FEATURES_STEP,
-    IMPUTE_STEP,
-    NUMERIC_BLOCK,
-)
+from propensity.training.pipeline import CLASSIFIER_STEP, FEATURES_STEP, ScorecardEncoder
 
 
 def _numeric_range(values: pd.Series) -> dict[str, float]:
@@ -42,6 +34,26 @@ def _numeric_range(values: pd.Series) -> dict[str, float]:
     }
 
 
+def _cross_entry(spec: dict[str, Any], weights: list[float], reference: float) -> dict[str, Any]:
+    """A cross as the scorer reads it: weight by first value, then by second value's level."""
+    cells: dict[str, dict[str, float]] = {}
+    for (first, second), weight in zip(spec["cells"], weights, strict=True):
+        cells.setdefault(first, {})[second] = weight
+    entry: dict[str, Any] = {
+        "name": spec["name"],
+        "type": "cross",
+        "encoding": "cross",
+        "features": spec["features"],
+        "second_type": spec["second"]["type"],
+        "cells": cells,
+        "reference": reference,
+    }
+    if spec["second"]["type"] == "numeric":
+        # Levels of the numeric member: "=<sentinel>" for each sentinel, then "bin<i>".
+        entry.update(edges=spec["edges"], sentinels=spec["sentinels"])
+    return entry
+
+
 def compile_scorecard(
     pipeline: Pipeline,
     config: ModelConfig,
@@ -52,75 +64,52 @@ def compile_scorecard(
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The scorecard of ``pipeline``, fitted on ``train_features`` (used for references/ranges)."""
-    transformer = pipeline.named_steps[FEATURES_STEP]
+    encoder: ScorecardEncoder = pipeline.named_steps[FEATURES_STEP]
     classifier = pipeline.named_steps[CLASSIFIER_STEP]
     coef = np.asarray(classifier.coef_, dtype=float).ravel()
-    slices = transformer.output_indices_
-    encoded = transformer.transform(train_features)
+    if encoder.n_columns_ != coef.size:
+        raise ValueError(f"encoder has {encoder.n_columns_} columns, classifier {coef.size}")
+    contributions = encoder.transform(train_features).multiply(coef).tocsc()
     features: list[dict[str, Any]] = []
-
-    if config.features.numeric:
-        block = transformer.named_transformers_[NUMERIC_BLOCK]
-        impute_values = block.named_steps[IMPUTE_STEP].statistics_
-        encoder = block.named_steps[ENCODE_STEP]
-        offset = slices[NUMERIC_BLOCK].start
-        for j, name in enumerate(config.features.numeric):
-            spec: dict[str, Any] = {
-                "name": name,
-                "type": "numeric",
-                "impute": float(impute_values[j]),
-            }
-            if isinstance(encoder, KBinsDiscretizer):
-                n_bins = int(encoder.n_bins_[j])
-                edges = np.asarray(encoder.bin_edges_[j], dtype=float)
-                spec.update(
-                    encoding="bins",
-                    edges=[float(e) for e in edges[1:-1]],
-                    weights=[float(w) for w in coef[offset : offset + n_bins]],
-                )
-                columns = slice(offset, offset + n_bins)
-                offset += n_bins
-            elif isinstance(encoder, StandardScaler):
-                spec.update(
-                    encoding="standard",
-                    mean=float(encoder.mean_[j]),
-                    scale=float(encoder.scale_[j]),
-                    weight=float(coef[offset]),
-                )
-                columns = slice(offset, offset + 1)
-                offset += 1
-            else:  # pragma: no cover - build_pipeline only makes the two above
-                raise TypeError(f"cannot compile numeric encoder {type(encoder).__name__}")
-            spec["reference"] = float(np.mean(encoded[:, columns] @ coef[columns]))
-            spec["range"] = _numeric_range(train_features[name])
-            features.append(spec)
-
-    if config.features.categorical:
-        block = transformer.named_transformers_[CATEGORICAL_BLOCK]
-        impute_values = block.named_steps[IMPUTE_STEP].statistics_
-        onehot = block.named_steps[ENCODE_STEP]
-        offset = slices[CATEGORICAL_BLOCK].start
-        for j, name in enumerate(config.features.categorical):
-            categories = [str(c) for c in onehot.categories_[j]]
-            columns = slice(offset, offset + len(categories))
-            weights = coef[columns]
+    crosses: list[dict[str, Any]] = []
+    for spec, columns in zip(encoder.specs_, encoder.slices_, strict=True):
+        weights = [float(w) for w in coef[columns]]
+        # Mean over the training rows of this group's part of the logit.
+        reference = float(contributions[:, columns].sum() / max(len(train_features), 1))
+        name = spec["name"]
+        if spec["type"] == "cross":
+            crosses.append(_cross_entry(spec, weights, reference))
+            continue
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": spec["type"],
+            "encoding": spec["encoding"],
+            "impute": spec["impute"],
+        }
+        if spec["type"] == "numeric":
+            count = len(spec["sentinels"])
+            if count:
+                entry["sentinels"] = [
+                    {"value": v, "weight": w}
+                    for v, w in zip(spec["sentinels"], weights[:count], strict=True)
+                ]
+            if spec["encoding"] == "bins":
+                entry.update(edges=spec["edges"], weights=weights[count:])
+            else:
+                entry.update(mean=spec["mean"], scale=spec["scale"], weight=weights[count])
+            entry["reference"] = reference
+            entry["range"] = _numeric_range(train_features[name])
+        else:
+            categories = spec["categories"]
             counts = train_features[name].value_counts()
-            features.append(
-                {
-                    "name": name,
-                    "type": "categorical",
-                    "encoding": "categorical",
-                    "impute": str(impute_values[j]),
-                    "weights": {c: float(w) for c, w in zip(categories, weights, strict=True)},
-                    "reference": float(np.mean(encoded[:, columns] @ weights)),
-                    "categories": categories,
-                    "frequencies": {c: int(counts.get(c, 0)) for c in categories},
-                }
+            entry.update(
+                weights=dict(zip(categories, weights, strict=True)),
+                reference=reference,
+                categories=categories,
+                frequencies={c: int(counts.get(c, 0)) for c in categories},
             )
-            offset += len(categories)
+        features.append(entry)
 
-    if offset != coef.size:
-        raise ValueError(f"compiled {offset} weights but the classifier has {coef.size}")
     intercept = float(classifier.intercept_[0])
     return {
         "format": SCORECARD_FORMAT,
@@ -133,8 +122,10 @@ def compile_scorecard(
             "negative_label": config.target.negative_label,
         },
         "intercept": intercept,
-        "base_logit": intercept + sum(f["reference"] for f in features),
+        "base_logit": intercept + sum(f["reference"] for f in [*features, *crosses]),
         "threshold": float(threshold),
+        "missing": encoder.missing,
         "features": features,
+        "crosses": crosses,
         **dict(metadata or {}),
     }

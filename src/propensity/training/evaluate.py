@@ -20,7 +20,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from propensity.config import ThresholdConfig
+from propensity.config import EvaluationConfig, ThresholdConfig
+from propensity.training.intervals import bootstrap_intervals
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int_]
@@ -28,6 +29,7 @@ IntArray = NDArray[np.int_]
 SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier", "log_loss")
 _CURVE_POINTS = 200
 _CALIBRATION_BINS = 10
+LIFT_GROUPS = 10
 
 
 def choose_threshold(
@@ -112,6 +114,42 @@ def calibration_bins(
     return rows
 
 
+def lift_table(
+    y_true: IntArray, proba: FloatArray, groups: int = LIFT_GROUPS
+) -> list[dict[str, Any]]:
+    """Deciles by score, highest first: who a campaign calling the top k % would reach.
+
+    ``lift`` is the decile's positive rate over the overall rate; ``gain`` the share of all
+    positives found in the deciles so far (the gains curve); ``cumulative_lift`` the same as a
+    ratio to calling at random.
+    """
+    y_true = np.asarray(y_true, dtype=int)
+    order = np.argsort(-np.asarray(proba, dtype=float), kind="stable")
+    total, positives = len(y_true), int(y_true.sum())
+    rate = positives / total if total else float("nan")
+    rows: list[dict[str, Any]] = []
+    seen = found = 0
+    for decile, members in enumerate(np.array_split(order, min(groups, max(total, 1))), start=1):
+        count, hits = len(members), int(y_true[members].sum())
+        seen, found = seen + count, found + hits
+        decile_rate = hits / count if count else float("nan")
+        rows.append(
+            {
+                "decile": decile,
+                "rows": count,
+                "positives": hits,
+                "positive_rate": decile_rate,
+                "min_score": float(proba[members].min()) if count else float("nan"),
+                "max_score": float(proba[members].max()) if count else float("nan"),
+                "lift": decile_rate / rate if rate else float("nan"),
+                "cumulative_rows_share": seen / total,
+                "gain": found / positives if positives else float("nan"),
+                "cumulative_lift": (found / seen) / rate if rate and seen else float("nan"),
+            }
+        )
+    return rows
+
+
 def evaluate(
     y_true: IntArray,
     proba: FloatArray,
@@ -119,8 +157,12 @@ def evaluate(
     *,
     y_train: IntArray,
     description: str,
+    intervals: EvaluationConfig | None = None,
 ) -> dict[str, Any]:
-    """Everything metrics.json holds about one model on one evaluation set."""
+    """Everything metrics.json holds about one model on one evaluation set.
+
+    With ``intervals``, seeded bootstrap intervals of ROC-AUC, PR-AUC, Brier and F1.
+    """
     y_true = np.asarray(y_true, dtype=int)
     proba = np.asarray(proba, dtype=float)
     predicted = (proba >= threshold).astype(int)
@@ -147,10 +189,23 @@ def evaluate(
             "pr": {"precision": pr_precision, "recall": pr_recall},
         },
         calibration={"bins": calibration_bins(y_true, proba)},
+        # Calibration in the large: a model whose mean prediction is far from the rate is off.
+        mean_predicted=float(proba.mean()) if len(proba) else float("nan"),
+        positive_rate=float(y_true.mean()) if len(y_true) else float("nan"),
+        lift=lift_table(y_true, proba),
         evaluated_on={
             "rows": len(y_true),
             "positives": int(y_true.sum()),
             "description": description,
         },
     )
+    if intervals is not None and intervals.bootstrap_resamples > 0:
+        metrics["intervals"] = bootstrap_intervals(
+            y_true,
+            proba,
+            threshold=threshold,
+            resamples=intervals.bootstrap_resamples,
+            confidence=intervals.confidence,
+            seed=intervals.bootstrap_seed,
+        )
     return metrics

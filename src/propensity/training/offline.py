@@ -85,7 +85,18 @@ def evaluate_version(
     proba = pipeline.predict_proba(frame[config.features.all])[:, 1]
     train_balance = previous.get("class_balance", {}).get("train", {"0": 1, "1": 1})
     y_train = np.repeat([0, 1], [int(train_balance["0"]), int(train_balance["1"])])
-    metrics = evaluate(y_true, proba, threshold, y_train=y_train, description=description)
+    metrics = evaluate(
+        y_true,
+        proba,
+        threshold,
+        y_train=y_train,
+        description=description,
+        intervals=config.evaluation,
+    )
+    # What training measured (CV choice, missing policy, out of time) is kept as it was.
+    for kept in ("tuning", "missing_policy", "out_of_time"):
+        if kept in previous:
+            metrics[kept] = previous[kept]
     metrics.update(
         model=config.name,
         version=manifest.get("version"),

@@ -1,4 +1,4 @@
-"""Evaluation plots (ROC, precision–recall, confusion matrix, reliability) from a metrics dict.
+"""Evaluation plots (ROC, precision–recall, confusion matrix, reliability, gains) from metrics.
 
 Offline only: matplotlib is imported inside ``write_plots`` because the Lambda layer does not
 ship it. Figures are built with the object-oriented API on an Agg canvas rather than pyplot, so
@@ -19,6 +19,7 @@ PLOT_FILES = {
     "pr": "pr.png",
     "confusion_matrix": "confusion_matrix.png",
     "calibration": "calibration.png",
+    "gains": "gains.png",
 }
 _DPI = 110
 _FIGSIZE = (5.5, 5.0)
@@ -27,7 +28,9 @@ _FIGSIZE = (5.5, 5.0)
 def write_plots(
     metrics: Mapping[str, Any], out_dir: Path, labels: tuple[str, str] = ("0", "1")
 ) -> dict[str, Path]:
-    """Write the four evaluation plots into ``out_dir``; returns plot name → file path.
+    """Write the evaluation plots into ``out_dir``; returns plot name → file path.
+
+    The gains chart is drawn when the metrics hold a lift table (every trained version does).
 
     ``labels`` names the negative and positive class on the confusion-matrix axes.
     """
@@ -45,6 +48,8 @@ def write_plots(
         "confusion_matrix": lambda figure, m: _draw_confusion_matrix(figure, m, labels),
         "calibration": _draw_calibration,
     }
+    if metrics.get("lift"):
+        drawers["gains"] = _draw_gains
     written: dict[str, Path] = {}
     for name, draw in drawers.items():
         figure = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
@@ -195,4 +200,30 @@ def _draw_calibration(figure: Figure, metrics: Mapping[str, Any]) -> None:
         title=_title(metrics, "reliability diagram"),
     )
     axes.legend(loc="upper left")
+    axes.grid(alpha=0.3)
+
+
+def _draw_gains(figure: Figure, metrics: Mapping[str, Any]) -> None:
+    axes = figure.add_subplot()
+    rows = metrics["lift"]
+    shares = [0.0, *(float(r["cumulative_rows_share"]) for r in rows)]
+    gains = [0.0, *(float(r["gain"]) for r in rows)]
+    axes.plot([0, 1], [0, 1], ls="--", color="grey", label="calling at random")
+    axes.plot(shares, gains, "o-", lw=2, label="model (cumulative gain)")
+    for row, x, y in zip(rows, shares[1:], gains[1:], strict=True):
+        axes.annotate(
+            f"×{float(row['lift']):.1f}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+        )
+    axes.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="Share of rows called, highest scores first (labels: decile lift)",
+        ylabel="Share of all positives reached",
+        title=_title(metrics, "cumulative gains by decile"),
+    )
+    axes.legend(loc="lower right")
     axes.grid(alpha=0.3)

@@ -23,7 +23,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from propensity.config import ModelConfig
@@ -32,6 +32,7 @@ from propensity.training.compile import compile_scorecard
 from propensity.training.dataset import frame_fingerprint, sha256_hex
 from propensity.training.evaluate import choose_threshold, evaluate
 from propensity.training.pipeline import build_pipeline
+from propensity.training.tuning import measure_missing, tune_c
 
 Progress = Callable[[str], None]
 
@@ -41,7 +42,6 @@ PIPELINE_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 MODEL_CARD_FILE = "model_card.md"
 DATA_CARD_FILE = "data_card.md"
-_OOF_FOLDS = 5
 
 
 def _quiet(_: str) -> None:
@@ -131,23 +131,35 @@ def _train(
     if len(np.unique(y_train)) < 2:
         raise DatasetError(config.name, "the training data hold a single class")
 
-    progress(f"threshold: {_OOF_FOLDS}-fold out-of-fold predictions on {len(train):,} rows")
-    folds = StratifiedKFold(n_splits=_OOF_FOLDS, shuffle=True, random_state=config.split.seed)
-    oof = cross_val_predict(
-        build_pipeline(config), train[features], y_train, cv=folds, method="predict_proba"
-    )[:, 1]
-    threshold, threshold_details = choose_threshold(y_train, oof, config.threshold)
+    grid = config.estimator.C_grid or [config.estimator.C]
+    progress(
+        f"tune: C in {grid} by {config.estimator.cv_folds}-fold CV on {len(train):,} rows "
+        "(the winner's out-of-fold predictions set the threshold)"
+    )
+    train_features = as_categories(train[features], config)
+    tuning = tune_c(config, train_features, y_train)
+    threshold, threshold_details = choose_threshold(y_train, tuning.oof, config.threshold)
+    missing = measure_missing(config, tuning, train_features, y_train)
 
-    progress(f"fit: logistic regression on {len(train):,} rows")
-    pipeline = build_pipeline(config).fit(train[features], y_train)
+    progress(f"fit: logistic regression (C={tuning.C}) on {len(train):,} rows")
+    pipeline = build_pipeline(config, c_value=tuning.C, missing=missing["chosen"]).fit(
+        train_features, y_train
+    )
 
     progress(f"evaluate: held-out split of {len(test):,} rows")
-    proba = pipeline.predict_proba(test[features])[:, 1]
+    proba = pipeline.predict_proba(as_categories(test[features], config))[:, 1]
     description = (
         f"held-out split (test_size={config.split.test_size}, seed={config.split.seed}, "
         f"{'stratified' if config.split.stratify else 'random'})"
     )
-    metrics = evaluate(y_test, proba, threshold, y_train=y_train, description=description)
+    metrics = evaluate(
+        y_test,
+        proba,
+        threshold,
+        y_train=y_train,
+        description=description,
+        intervals=config.evaluation,
+    )
     metrics["model"] = config.name
     metrics["version"] = version
     metrics["threshold"] = threshold_details
@@ -155,6 +167,13 @@ def _train(
         "train": {"0": int((y_train == 0).sum()), "1": int((y_train == 1).sum())},
         "test": {"0": int((y_test == 0).sum()), "1": int((y_test == 1).sum())},
     }
+    metrics["tuning"] = tuning.record()
+    metrics["missing_policy"] = missing
+    if config.evaluation.out_of_time:
+        progress("evaluate: out of time (refit on the earliest rows, test on the latest)")
+        metrics["out_of_time"] = evaluate_out_of_time(
+            config, frame, c_value=tuning.C, missing=missing["chosen"], threshold=threshold
+        )
 
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     training = {
@@ -167,6 +186,8 @@ def _train(
         "library_versions": library_versions(),
         "estimator": config.estimator.model_dump(),
         "threshold": threshold_details,
+        "tuning": tuning.record(),
+        "missing_policy": missing,
     }
     progress("compile: scorecard")
     scorecard = compile_scorecard(
@@ -183,6 +204,55 @@ def _train(
         },
     )
     return TrainedModel(config, version, pipeline, scorecard, metrics, training, train, test)
+
+
+def as_categories(features: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """``features`` with categorical columns as pandas categoricals: the encoder then reads
+    their codes instead of hashing every text cell again for each fold (bank: 4x faster)."""
+    typed = features.copy()
+    for name in config.features.categorical:
+        typed[name] = typed[name].astype("category")
+    return typed
+
+
+def evaluate_out_of_time(
+    config: ModelConfig, frame: pd.DataFrame, *, c_value: float, missing: str, threshold: float
+) -> dict[str, Any]:
+    """Fit on the earliest rows of ``frame`` and evaluate on the latest share.
+
+    A random split mixes every period into training and test, so it cannot see a model that
+    fails on the future; this can. The model served is the one of the random split: this fit
+    exists only to measure.
+    """
+    evaluation, target = config.evaluation, config.target.column
+    features = config.features.all
+    if evaluation.order_column is not None:
+        ordered = frame.sort_values(evaluation.order_column, kind="stable")
+        order = f"ordered by {evaluation.order_column}"
+    else:
+        ordered, order = frame, "in file order (the file is in time order)"
+    ordered = ordered.reset_index(drop=True)
+    cut = round(len(ordered) * (1.0 - evaluation.out_of_time_share))
+    early, late = ordered.iloc[:cut], ordered.iloc[cut:]
+    y_early = early[target].to_numpy(dtype=int)
+    y_late = late[target].to_numpy(dtype=int)
+    if len(np.unique(y_early)) < 2 or late.empty:
+        return {"skipped": "the earliest rows hold a single class or no rows are left"}
+    model = build_pipeline(config, c_value=c_value, missing=missing)
+    model.fit(as_categories(early[features], config), y_early)
+    proba = model.predict_proba(as_categories(late[features], config))[:, 1]
+    description = (
+        f"latest {evaluation.out_of_time_share:.0%} of rows {order}; "
+        f"model refitted on the earliest {len(early):,} rows"
+    )
+    result = evaluate(
+        y_late, proba, threshold, y_train=y_early, description=description, intervals=evaluation
+    )
+    result["class_balance"] = {
+        "train": {"0": int((y_early == 0).sum()), "1": int((y_early == 1).sum())},
+        "test": {"0": int((y_late == 0).sum()), "1": int((y_late == 1).sum())},
+    }
+    return result
 
 
 def json_bytes(payload: Mapping[str, Any]) -> bytes:

@@ -253,3 +253,46 @@ def _bank_frame(rows: int) -> pd.DataFrame:
         }
     )
     return frame
+
+
+def test_model_card_shows_selection_both_evaluations_with_intervals_and_lift(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the shipped bank model (CV grid for C, a file in time order)
+    model = trained["bank"]
+    metrics, training = model.metrics, model.training
+    # When its model card is rendered
+    card = render_model_card(model.config, metrics, training)
+    # Then it shows the chosen C and the CV score of every C of the grid
+    chosen = training["tuning"]["chosen_C"]
+    assert f"C = **{chosen:.3f}**" in card
+    for entry in training["tuning"]["scores"]:
+        assert f"| {entry['C']:.3f} | {entry['mean']:.3f} |" in card
+    # and the missing-value policy with what it was measured on
+    assert f"A field missing at serving: **{training['missing_policy']['chosen']}**" in card
+    # and both evaluations, each figure with its interval
+    roc, late = metrics["intervals"]["roc_auc"], metrics["out_of_time"]
+    late_roc = late["intervals"]["roc_auc"]
+    random_cell = f"{metrics['roc_auc']:.3f} [{roc['low']:.3f}, {roc['high']:.3f}]"
+    late_cell = f"{late['roc_auc']:.3f} [{late_roc['low']:.3f}, {late_roc['high']:.3f}]"
+    assert f"| `roc_auc` | {random_cell} | {late_cell} |" in card
+    assert "## Out-of-time evaluation" in card and "95% bootstrap" in card
+    # and the lift table, one row per decile
+    top = metrics["lift"][0]
+    assert "## Lift and gains" in card
+    assert f"| 1 | {top['rows']:,} | {top['positives']:,} | {top['positive_rate']:.3f} |" in card
+    # and the sentinels and crosses the scorecard uses
+    assert "`pdays` = -1" in card and "`month × contact`" in card
+    # and the gains chart is drawn next to the other plots
+    paths = write_plots(metrics, tmp_path, labels=("no", "yes"))
+    assert paths["gains"].read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_model_card_says_when_no_out_of_time_evaluation_was_possible(
+    trained: dict[str, Any],
+) -> None:
+    # Given telecom, whose rows have no time order
+    model = trained["telecom"]
+    card = render_model_card(model.config, model.metrics, model.training)
+    # Then the card says the out-of-time evaluation was not run, and why
+    assert "Not run: the configuration names no order column" in card

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
@@ -128,7 +127,7 @@ def predict(
     strict: Strict = True,
     source: ClientSource = "api",
 ) -> dict[str, Any]:
-    return asdict(service.predict(model, _features(payload), strict=strict, source=source))
+    return service.predict(model, _features(payload), strict=strict, source=source).answer()
 
 
 @router.post(
@@ -140,7 +139,7 @@ def predict(
 def predict_default(
     payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
 ) -> dict[str, Any]:
-    return asdict(service.predict(default, _features(payload), strict=strict))
+    return service.predict(default, _features(payload), strict=strict).answer()
 
 
 @router.post(
@@ -158,7 +157,7 @@ def predict_batch(
         "model": model,
         "version": version,
         "count": len(predictions),
-        "predictions": [asdict(p) for p in predictions],
+        "predictions": [p.answer() for p in predictions],
     }
 
 
@@ -311,5 +310,5 @@ def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog)
         "reply": reply,
         "defaults": list(prediction.imputed),
         "ask": ask,
-        "prediction": asdict(prediction),
+        "prediction": prediction.answer(),
     }

@@ -299,6 +299,38 @@ async function onChat(event) {
 // ---------------------------------------------------------------------------------------------
 // Metrics
 
+function withInterval(evaluation, name) {
+  const bounds = evaluation.intervals?.[name];
+  const value = number(evaluation[name]);
+  return bounds ? `${value} [${number(bounds.low)}, ${number(bounds.high)}]` : value;
+}
+
+function evaluationRow(label, evaluation) {
+  return h("tr", {}, h("th", {}, label), HEADLINE.map((name) => h("td", {}, withInterval(evaluation, name))));
+}
+
+function liftTable(rows) {
+  return h(
+    "table",
+    { class: "metrics", "data-testid": "lift-table" },
+    h("caption", {}, "Lift and gains by decile of score (1 = highest)"),
+    h("tr", {}, ["decile", "rows", "positives", "rate", "lift", "cumulative gain", "cumulative lift"].map((name) => h("th", {}, name))),
+    rows.map((row) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, row.decile),
+        h("td", {}, row.rows),
+        h("td", {}, row.positives),
+        h("td", {}, number(row.positive_rate)),
+        h("td", {}, number(row.lift, 2)),
+        h("td", {}, percent(row.gain)),
+        h("td", {}, number(row.cumulative_lift, 2)),
+      ),
+    ),
+  );
+}
+
 async function renderMetrics() {
   const model = state.model;
   const summary = $("#metrics-summary");
@@ -308,14 +340,21 @@ async function renderMetrics() {
   charts.replaceChildren();
   trend.replaceChildren();
   const [evaluation, history] = await Promise.all([api.evaluation(model), api.history(model)]);
+  const late = evaluation.out_of_time && !evaluation.out_of_time.skipped ? evaluation.out_of_time : null;
+  const level = evaluation.intervals ? `${Math.round(100 * evaluation.intervals.confidence)}% CI` : "";
   summary.append(
     h("p", {}, `${model} ${evaluation.version}, evaluated on ${evaluation.evaluated_on?.rows ?? "?"} held-out rows (${evaluation.evaluated_on?.description || "test split"})`),
     h(
       "table",
       { class: "metrics", "data-testid": "metrics-table" },
-      h("tr", {}, HEADLINE.map((name) => h("th", {}, name))),
-      h("tr", {}, HEADLINE.map((name) => h("td", {}, number(evaluation[name])))),
+      h("tr", {}, h("th", {}, "evaluation"), HEADLINE.map((name) => h("th", {}, name))),
+      evaluationRow("random split", evaluation),
+      late ? evaluationRow("out of time", late) : null,
     ),
+    level ? h("p", { class: "hint" }, `Brackets: ${level}, bootstrap over the evaluation rows. Mean prediction ${number(evaluation.mean_predicted)} against a positive rate of ${number(evaluation.positive_rate)}.`) : null,
+    late ? h("p", { class: "hint", "data-testid": "out-of-time" }, `Out of time: ${late.evaluated_on.description}. Mean prediction ${number(late.mean_predicted)} against a positive rate of ${number(late.positive_rate)}.`) : null,
+    evaluation.tuning ? h("p", { class: "hint" }, `C = ${evaluation.tuning.chosen_C} by ${evaluation.tuning.folds}-fold CV (mean ROC-AUC ${evaluation.tuning.scores.map((s) => `${s.C}: ${number(s.mean)}`).join(", ")}).`) : null,
+    evaluation.lift ? liftTable(evaluation.lift) : null,
   );
   const target = state.detail?.target || {};
   charts.append(
@@ -355,6 +394,22 @@ async function renderMetrics() {
     ),
     figure("Class distribution of y", barChart("Class distribution of y", classBars(evaluation.class_balance, target), { yLabel: "rows" })),
   );
+  if (evaluation.lift) {
+    const gains = [[0, 0], ...evaluation.lift.map((row) => [row.cumulative_rows_share, row.gain])];
+    charts.append(
+      figure(
+        "Cumulative gains",
+        lineChart(
+          "Cumulative gains",
+          [
+            { name: "model", points: gains },
+            { name: "calling at random", points: [[0, 0], [1, 1]], dashed: true, colour: "#999" },
+          ],
+          { xLabel: "share of rows called, highest scores first", yLabel: "share of positives reached", xDomain: [0, 1], yDomain: [0, 1] },
+        ),
+      ),
+    );
+  }
   const versions = [...history.versions].sort((a, b) => versionNumber(a.version) - versionNumber(b.version));
   if (versions.length) {
     trend.append(
