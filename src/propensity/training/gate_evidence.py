@@ -25,6 +25,7 @@ from sklearn.metrics import (
 )
 
 from propensity.config import PromotionConfig
+from propensity.training.intervals import paired_bootstrap_difference
 
 _EPS = 1e-12
 
@@ -75,30 +76,6 @@ def delong_difference(
     difference = float(aucs[0] - aucs[1])
     half = float(norm.ppf(0.5 + confidence / 2) * np.sqrt(max(variance, 0.0)))
     return difference, difference - half, difference + half
-
-
-def bootstrap_difference(
-    y: NDArray[Any],
-    p_a: NDArray[Any],
-    p_b: NDArray[Any],
-    metric: str,
-    *,
-    confidence: float,
-    rounds: int,
-    seed: int,
-) -> tuple[float, float, float]:
-    """metric(a) − metric(b) with a paired, seeded percentile-bootstrap interval."""
-    score = _metric(metric)
-    rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(rounds):
-        rows = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[rows])) < 2:
-            continue
-        differences.append(score(y[rows], p_a[rows]) - score(y[rows], p_b[rows]))
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return score(y, p_a) - score(y, p_b), float(low), float(high)
 
 
 def calibration(y: NDArray[Any], p: NDArray[Any], bins: int = 10) -> dict[str, float]:
@@ -157,16 +134,17 @@ def gate_evidence(
             difference, low, high = delong_difference(y, candidate, scores, rule.confidence)
             method = "delong"
         else:
-            difference, low, high = bootstrap_difference(
+            paired = paired_bootstrap_difference(
                 y,
                 candidate,
                 scores,
                 rule.metric,
+                resamples=rule.bootstrap_rounds,
                 confidence=rule.confidence,
-                rounds=rule.bootstrap_rounds,
                 seed=seed,
             )
-            method = f"paired bootstrap ({rule.bootstrap_rounds} rounds, seed {seed})"
+            difference, low, high = paired.difference, paired.low, paired.high
+            method = f"paired bootstrap ({rule.bootstrap_rounds} resamples, seed {seed})"
         score = _metric(rule.metric)
         evidence["against"][name] = {
             "metric": score(y, scores),
