@@ -34,7 +34,9 @@ class FeedbackRecord:
     features: dict[str, Any]
     created_at: str
     prediction_id: str | None = None
+    # Provenance: the route it came by (api, dashboard, chat, batch) and the credential's subject.
     source: str = "api"
+    subject: str = "anonymous"
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ class DynamoFeedbackStore:
                 "created_at": record.created_at,
                 "prediction_id": record.prediction_id,
                 "source": record.source,
+                "subject": record.subject,
             }
         )
         created = self._put_and_count(
@@ -301,4 +302,5 @@ def _from_item(item: dict[str, Any]) -> FeedbackRecord:
         created_at=item["created_at"],
         prediction_id=item.get("prediction_id"),
         source=item.get("source", "api"),
+        subject=item.get("subject", "anonymous"),
     )

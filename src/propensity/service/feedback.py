@@ -43,8 +43,14 @@ class FeedbackService:
         prediction_id: str | None = None,
         features: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        source: str = "api",
+        subject: str = "anonymous",
     ) -> tuple[FeedbackRecord, bool]:
-        """Store one labelled example; returns (the stored record, whether it is new)."""
+        """Store one labelled example; returns (the stored record, whether it is new).
+
+        ``source`` (the route it came by) and ``subject`` (whose credential sent it) are its
+        provenance: admins list, exclude and erase feedback by them.
+        """
         config = config_for(self._configs, model)
         try:
             y = parse_label(label, config.target)
@@ -86,6 +92,8 @@ class FeedbackService:
             features=values,
             created_at=self._clock(),
             prediction_id=prediction_id,
+            source=source,
+            subject=subject,
         )
         stored, created = self._store.add(record)
         if not created and (stored.label, stored.prediction_id, stored.features) != (
