@@ -9,12 +9,12 @@ from mangum import Mangum
 from propensity.api.app import create_app
 from propensity.api.routes import admin
 from propensity.observability import observed_http
-from propensity.roots.admin import admin_secret, admin_services
+from propensity.roots.admin import admin_services
 from propensity.settings import AdminSettings
 
 settings = AdminSettings()  # type: ignore[call-arg]  # values come from the environment
 app = create_app(
-    admin_services(settings, admin_secret(settings)),
+    admin_services(settings),
     [admin.router],
     root_path=settings.api_base_path,
 )

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from propensity.config import available_models, load_model_config
 from propensity.errors import PropensityError
+from propensity.service.admin_auth import SCOPES
 
 EXIT_OK, EXIT_DRIFT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -195,6 +196,7 @@ def cmd_serve(args: argparse.Namespace, _settings: CliSettings) -> int:
         emulator_port=args.emulator_port,
         bootstrap=not args.no_bootstrap,
         retrain_min_feedback=args.retrain_min_feedback,
+        feedback_auth=args.feedback_auth,
     )
 
 
@@ -245,7 +247,7 @@ def cmd_admin_token(args: argparse.Namespace, _settings: CliSettings) -> int:
         authenticator = AdminAuthenticator(secret)
     except ValueError as exc:
         raise PropensityError(str(exc)) from exc
-    print(authenticator.issue(args.subject, args.ttl, models=args.model or None))
+    print(authenticator.issue(args.subject, args.ttl, models=args.model or None, scope=args.scope))
     return EXIT_OK
 
 
@@ -320,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the template's RetrainMinFeedback: feedback rows that retrain a model (default 20, "
         "a demo-sized batch; 0 uses each model's own promotion.min_feedback)",
     )
+    serve.add_argument(
+        "--feedback-auth",
+        choices=("required", "off"),
+        default="required",
+        help="the template's FeedbackAuth: feedback needs a credential (default) or is open",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     invoke = commands.add_parser(
@@ -349,13 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     boot.set_defaults(handler=cmd_bootstrap)
 
     token = commands.add_parser(
-        "admin-token", help="mint an expiring admin token (needs ADMIN_TOKEN)"
+        "admin-token", help="mint an expiring admin or feedback token (needs ADMIN_TOKEN)"
     )
     token.add_argument(
         "--subject", default="operator", help="who the token is for (in the audit trail)"
     )
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.add_argument("--model", action="append", help="limit it to this model (repeatable)")
+    token.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="admin",
+        help="admin: every route (default); feedback: only the feedback routes",
+    )
     token.set_defaults(handler=cmd_admin_token)
 
     models = commands.add_parser("models", help="list configured models")

@@ -7,7 +7,7 @@ to AWS or to a local emulator.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,17 +41,24 @@ class PredictSettings(_FunctionSettings):
     batch_limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
 
 
-class FeedbackSettings(_FunctionSettings):
-    feedback_table: Annotated[str, Field(min_length=3)]
-    predictions_table: Annotated[str, Field(min_length=3)]
-
-
-class AdminSettings(_FunctionSettings):
-    artifacts_bucket: Annotated[str, Field(min_length=3)]
-    feedback_table: Annotated[str, Field(min_length=3)]
-    # Locally the secret itself; in AWS the ARN of a Secrets Manager secret holding it.
+class _CredentialSettings(_FunctionSettings):
+    # The secret that is the admin credential and signs scoped tokens: locally the secret itself,
+    # in AWS the ARN of a Secrets Manager secret holding it.
     admin_token: Annotated[str | None, Field(min_length=16)] = None
     admin_token_secret_arn: str | None = None
+
+
+class FeedbackSettings(_CredentialSettings):
+    feedback_table: Annotated[str, Field(min_length=3)]
+    predictions_table: Annotated[str, Field(min_length=3)]
+    # Feedback changes the next model: it needs a feedback- or admin-scoped credential unless
+    # this is "off" (demos), when it is stored as sent by "anonymous".
+    feedback_auth: Literal["required", "off"] = "required"
+
+
+class AdminSettings(_CredentialSettings):
+    artifacts_bucket: Annotated[str, Field(min_length=3)]
+    feedback_table: Annotated[str, Field(min_length=3)]
 
 
 class RetrainSettings(_FunctionSettings):

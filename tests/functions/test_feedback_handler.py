@@ -1,4 +1,5 @@
-"""FeedbackFunction: labelled examples stored once, counter incremented once."""
+"""FeedbackFunction: labelled examples stored once, counter incremented once, and only with a
+credential (FeedbackAuth=required, the template's default)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ import boto3
 import pytest
 
 from propensity.local.template import Stack
-from tests.functions.conftest import body_of, http_event, invoke, load_event, load_handler
+from propensity.service.admin_auth import AdminAuthenticator
+from tests.functions.conftest import (
+    ADMIN_TOKEN,
+    SIGNED_IN,
+    SMALL_BATCHES,
+    apply_environment,
+    body_of,
+    http_event,
+    invoke,
+    load_event,
+    load_handler,
+    route_event,
+)
 
 
 def counter(stack: Stack, model: str) -> dict[str, Any]:
@@ -40,7 +53,8 @@ def test_feedback_on_a_prediction_is_stored_once_and_counted_once(stack: Stack) 
     handler = load_handler("feedback")
     body = {"prediction_id": prediction["prediction_id"], "y": "yes"}
     # When the same feedback is posted three times (client retries)
-    responses = [invoke(handler, http_event("feedback-bank.json", body=body)) for _ in range(3)]
+    event = http_event("feedback-bank.json", body=body, headers=SIGNED_IN)
+    responses = [invoke(handler, event) for _ in range(3)]
     # Then the first creates it, the retries return the same answer, and it counts once
     assert [r["statusCode"] for r in responses] == [201, 200, 200]
     first, retry = body_of(responses[0]), body_of(responses[1])
@@ -53,12 +67,14 @@ def test_feedback_on_a_prediction_is_stored_once_and_counted_once(stack: Stack) 
 
 def test_features_feedback_with_idempotency_key(stack: Stack) -> None:
     handler = load_handler("feedback")
-    event = http_event("feedback-bank.json", headers={"Idempotency-Key": "retry-me"})
+    event = http_event("feedback-bank.json", headers={"Idempotency-Key": "retry-me", **SIGNED_IN})
     assert invoke(handler, event)["statusCode"] == 201
     assert invoke(handler, event)["statusCode"] == 200
     assert counter(stack, "bank")["pending"] == 1
     # the default route (bank reference system) lands in the same model
-    plain = invoke(handler, http_event("feedback-bank.json", path="/dev/feedback"))
+    plain = invoke(
+        handler, http_event("feedback-bank.json", path="/dev/feedback", headers=SIGNED_IN)
+    )
     assert plain["statusCode"] == 201
     assert counter(stack, "bank")["pending"] == 2
 
@@ -77,12 +93,93 @@ def test_features_feedback_with_idempotency_key(stack: Stack) -> None:
 def test_invalid_feedback_is_rejected_and_nothing_is_stored(
     stack: Stack, body: dict[str, Any], status: int, needle: str
 ) -> None:
-    response = invoke(load_handler("feedback"), http_event("feedback-bank.json", body=body))
+    event = http_event("feedback-bank.json", body=body, headers=SIGNED_IN)
+    response = invoke(load_handler("feedback"), event)
     assert response["statusCode"] == status
     assert needle in response["body"]
     assert feedback_items(stack, "bank") == [] and counter(stack, "bank") == {}
 
 
 def test_unknown_model_is_404(stack: Stack) -> None:
-    response = invoke(load_handler("feedback"), http_event("feedback-bank.json", model="churn"))
+    event = http_event("feedback-bank.json", model="churn", headers=SIGNED_IN)
+    response = invoke(load_handler("feedback"), event)
     assert response["statusCode"] == 404
+
+
+@pytest.mark.parametrize("path", ["/dev/models/bank/feedback", "/dev/feedback"])
+def test_anonymous_feedback_is_401_and_nothing_is_stored(stack: Stack, path: str) -> None:
+    # Given the sample event as a client without a credential sends it
+    event = http_event("feedback-bank.json", path=path)
+    # When it reaches the feedback function (FeedbackAuth=required, the default)
+    response = invoke(load_handler("feedback"), event)
+    # Then it is refused, naming what is missing, and neither a row nor the counter moved
+    assert response["statusCode"] == 401
+    assert "credential required" in body_of(response)["detail"]
+    assert feedback_items(stack, "bank") == [] and counter(stack, "bank") == {}
+
+
+@pytest.mark.parametrize(
+    ("credential", "status"),
+    [
+        ("not-a-token", 401),
+        (AdminAuthenticator("another-secret-0123456789").issue("x", 600, scope="feedback"), 401),
+        (AdminAuthenticator(ADMIN_TOKEN).issue("tel", 600, ["telecom"], scope="feedback"), 403),
+    ],
+    ids=["garbage", "signed-by-another-secret", "scoped-to-another-model"],
+)
+def test_feedback_with_a_credential_that_does_not_cover_it_stores_nothing(
+    stack: Stack, credential: str, status: int
+) -> None:
+    event = http_event("feedback-bank.json", headers={"X-Admin-Token": credential})
+    response = invoke(load_handler("feedback"), event)
+    assert response["statusCode"] == status
+    assert feedback_items(stack, "bank") == [] and counter(stack, "bank") == {}
+
+
+def test_each_item_records_who_sent_it_and_by_which_route(stack: Stack) -> None:
+    # Given a feedback token for "labeller" and the admin secret itself
+    handler = load_handler("feedback")
+    # When one label comes from a script and one from the dashboard's buttons
+    from_api = invoke(handler, http_event("feedback-bank.json", headers=SIGNED_IN))
+    dashboard = {"X-Admin-Token": ADMIN_TOKEN, "X-Propensity-Source": "dashboard"}
+    from_dashboard = invoke(handler, http_event("feedback-bank.json", headers=dashboard))
+    # Then both are stored with their subject and route beside their time
+    assert [from_api["statusCode"], from_dashboard["statusCode"]] == [201, 201]
+    provenance = sorted(
+        (i["subject"]["S"], i["source"]["S"], bool(i["created_at"]["S"]))
+        for i in feedback_items(stack, "bank")
+    )
+    assert provenance == [("admin", "dashboard", True), ("labeller", "api", True)]
+
+
+@pytest.mark.usefixtures("published")
+def test_a_label_for_a_chat_prediction_is_recorded_as_chat(stack: Stack) -> None:
+    # Given a prediction the chat route made (logged with source=chat)
+    message = "Tengo 45 años, saldo 1200, hipoteca sí, soy técnico, casado"
+    chat = route_event("POST", "/models/bank/chat", body={"message": message})
+    answer = body_of(invoke(load_handler("predict"), chat))
+    body = {"prediction_id": answer["prediction"]["prediction_id"], "y": 1}
+    # When a label for it arrives
+    stored = invoke(
+        load_handler("feedback"), http_event("feedback-bank.json", body=body, headers=SIGNED_IN)
+    )
+    # Then the item says it came by chat
+    assert stored["statusCode"] == 201
+    assert [i["source"]["S"] for i in feedback_items(stack, "bank")] == ["chat"]
+
+
+def test_with_feedback_auth_off_feedback_is_stored_as_sent_by_anonymous_or_the_jwt_subject(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the stack deployed with FeedbackAuth=off (demos)
+    apply_environment(monkeypatch, Stack(parameters={**SMALL_BATCHES, "FeedbackAuth": "off"}))
+    handler = load_handler("feedback")
+    # When a client without a service credential sends feedback, behind the JWT authorizer
+    # (the sample event's claims) and without it (the local run)
+    behind_jwt = http_event("feedback-bank.json")
+    local = http_event("feedback-bank.json")
+    del local["requestContext"]["authorizer"]
+    # Then both are stored, attributed to what is known of the sender
+    assert [invoke(handler, e)["statusCode"] for e in (behind_jwt, local)] == [201, 201]
+    subjects = sorted(i["subject"]["S"] for i in feedback_items(stack, "bank"))
+    assert subjects == ["anonymous", "jwt:6f1c2d3e-labeller"]

@@ -29,6 +29,8 @@ class Services:
     feedback: FeedbackService | None = None
     admin: RegistryAdmin | None = None
     authenticator: AdminAuthenticator | None = None
+    # Feedback without a credential (FEEDBACK_AUTH=off, for demos): stored as "anonymous".
+    anonymous_feedback: bool = False
     uploads: UploadService | None = None
     drift: DriftReports | None = None
 
@@ -68,15 +70,15 @@ def uploads(request: Request) -> UploadService:
     return _wired(_services(request).uploads, "uploads")
 
 
-def admin_identity(request: Request) -> AdminIdentity:
-    """The caller's admin identity: X-Admin-Token, or Authorization: Bearer (401 otherwise).
+def _presented_identity(request: Request) -> AdminIdentity:
+    """The caller's identity: X-Admin-Token, or Authorization: Bearer (401 otherwise).
 
     Behind API Gateway's JWT authorizer the Authorization header carries the JWT, so the
     service credential travels in X-Admin-Token there.
     """
     authenticator = _services(request).authenticator
     if authenticator is None:
-        raise RuntimeError("admin authentication is not wired into this function")
+        raise RuntimeError("authentication is not wired into this function")
     bearer = request.headers.get("authorization", "")
     scheme, _, token = bearer.partition(" ")
     candidates = [
@@ -84,6 +86,29 @@ def admin_identity(request: Request) -> AdminIdentity:
         token if scheme.lower() == "bearer" else None,
     ]
     return authenticator.authenticate(candidates)
+
+
+def admin_identity(request: Request) -> AdminIdentity:
+    """An admin-scoped credential (401 without one, 403 for a feedback-scoped token)."""
+    identity = _presented_identity(request)
+    identity.require_scope("admin")
+    return identity
+
+
+def feedback_identity(request: Request) -> AdminIdentity:
+    """Who sends feedback: a feedback- or admin-scoped credential, unless feedback is open."""
+    if _services(request).anonymous_feedback:
+        # Imported here: the other functions never need it.
+        from propensity.service.admin_auth import ANONYMOUS, AdminIdentity
+
+        # Behind API Gateway's JWT authorizer the token's subject is still known.
+        event = request.scope.get("aws.event") or {}
+        claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {})
+        subject = claims.get("claims", {}).get("sub")
+        return AdminIdentity(f"jwt:{subject}", None, "feedback") if subject else ANONYMOUS
+    identity = _presented_identity(request)
+    identity.require_scope("feedback")
+    return identity
 
 
 def default_model(request: Request) -> str:

@@ -42,13 +42,19 @@ def serve(
     emulator_port: int = 0,
     bootstrap: bool = True,
     retrain_min_feedback: int = 20,
+    feedback_auth: str = "required",
 ) -> int:
     from propensity.local.stack_run import LocalStack
     from propensity.local.template import Stack
 
     configure_logging()
     stack = LocalStack(
-        stack=Stack(parameters={"RetrainMinFeedback": str(retrain_min_feedback)}),
+        stack=Stack(
+            parameters={
+                "RetrainMinFeedback": str(retrain_min_feedback),
+                "FeedbackAuth": feedback_auth,
+            }
+        ),
         port=default_port() if port is None else port,
         host=host,
         emulator_port=emulator_port,

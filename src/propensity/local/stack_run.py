@@ -36,6 +36,7 @@ from propensity.local.server import (
 )
 from propensity.local.streams import Delivery, StreamPoller
 from propensity.local.template import REPO_ROOT, Stack
+from propensity.service.admin_auth import AdminAuthenticator
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,6 +47,7 @@ DATA_DIR = REPO_ROOT / "data"
 DATASETS_PREFIX = "datasets/"
 BOOTSTRAP_EVENT = {"trigger": "bootstrap"}
 SCHEDULE_SECONDS_ENV = "LOCAL_SCHEDULE_SECONDS"
+FEEDBACK_TOKEN_SECONDS = 12 * 3600  # a demo session's worth
 
 # --- schedules ----------------------------------------------------------------------------
 
@@ -243,6 +245,7 @@ class LocalStack:
         self._started = False
         self.admin_token = ""
         self.admin_token_generated = False
+        self.feedback_token = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -271,6 +274,10 @@ class LocalStack:
         self.admin_token_generated = not os.environ.get("ADMIN_TOKEN")
         self.admin_token = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(32)
         self._env.set({"ADMIN_TOKEN": self.admin_token})
+        # What the banner offers for the dashboard's feedback buttons and curl.
+        self.feedback_token = AdminAuthenticator(self.admin_token).issue(
+            "local-demo", FEEDBACK_TOKEN_SECONDS, scope="feedback"
+        )
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")
         if self.external_emulator_url is None:
@@ -400,9 +407,24 @@ class LocalStack:
             "    -H 'content-type: application/json' \\",
             '    -d \'{"features": {"age": 45, "job": "technician", "balance": 1200}}\'',
             f"  curl -s {url}/models   |   open {url}/docs",
+            *self._feedback_help(url),
             "Ctrl-C stops.",
         ]
         return "\n".join(lines)
+
+    def _feedback_help(self, url: str) -> list[str]:
+        if self.stack.parameters.get("FeedbackAuth") == "off":
+            return ["feedback is open (FeedbackAuth=off): stored as sent by 'anonymous'"]
+        hours = FEEDBACK_TOKEN_SECONDS // 3600
+        return [
+            f"feedback needs a credential; a feedback token for 'local-demo' ({hours} h), also for",
+            "the dashboard's Credential field:",
+            f"  {self.feedback_token}",
+            f"  curl -s -X POST {url}/models/bank/feedback \\",
+            f"    -H 'content-type: application/json' -H 'X-Admin-Token: {self.feedback_token}' \\",
+            '    -d \'{"prediction_id": "<prediction_id from predict>", "y": 1}\'',
+            "  more: ADMIN_TOKEN=<admin> propensity admin-token --scope feedback --subject you",
+        ]
 
     def run_forever(self) -> None:
         """Block until Ctrl-C or SIGTERM, then stop cleanly."""

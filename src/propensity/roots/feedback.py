@@ -5,7 +5,7 @@ from __future__ import annotations
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.api.dependencies import Services
-from propensity.roots import model_configs
+from propensity.roots import authenticator, model_configs
 from propensity.service.feedback import FeedbackService
 from propensity.settings import FeedbackSettings
 
@@ -16,4 +16,12 @@ def feedback_services(settings: FeedbackSettings) -> Services:
         DynamoFeedbackStore(settings.feedback_table),
         DynamoPredictionLog(settings.predictions_table),
     )
-    return Services(default_model=settings.default_model, feedback=feedback)
+    if settings.feedback_auth == "off":
+        return Services(
+            default_model=settings.default_model, feedback=feedback, anonymous_feedback=True
+        )
+    return Services(
+        default_model=settings.default_model,
+        feedback=feedback,
+        authenticator=authenticator(settings),
+    )

@@ -1,8 +1,12 @@
-"""Admin credentials checked inside the service: the shared secret, or short-lived signed tokens.
+"""Credentials checked inside the service: the admin secret, or short-lived signed tokens.
 
-A token is ``pa1.<payload>.<signature>``: base64url JSON ``{"sub", "exp", "models"}`` signed with
-HMAC-SHA256 under the admin secret, so operators can hand out expiring, model-scoped credentials
-without sharing the secret itself (``propensity admin-token``).
+A token is ``pa1.<payload>.<signature>``: base64url JSON ``{"sub", "exp", "models", "scope"}``
+signed with HMAC-SHA256 under the admin secret, so operators can hand out expiring, model-scoped
+credentials without sharing the secret itself (``propensity admin-token``).
+
+Scopes: ``admin`` (every route; tokens minted before scopes existed are admin tokens) and
+``feedback`` (only the feedback routes: a labelling client can teach the model but cannot promote,
+roll back or upload).
 """
 
 from __future__ import annotations
@@ -14,21 +18,38 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from propensity.errors import ForbiddenError, UnauthorizedError
 
 TOKEN_PREFIX = "pa1"  # noqa: S105 (a format marker, not a credential)
 MIN_SECRET_LENGTH = 16
+Scope = Literal["admin", "feedback"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 
 @dataclass(frozen=True)
 class AdminIdentity:
+    """Who presented a credential, for which models, and what it may do."""
+
     subject: str
     models: tuple[str, ...] | None  # None: every model
+    scope: Scope = "admin"
+
+    def require_scope(self, scope: Scope) -> None:
+        """An admin credential may do anything; a feedback credential only send feedback."""
+        if self.scope not in ("admin", scope):
+            raise ForbiddenError(
+                f"credential of {self.subject!r} is scoped to {self.scope}; "
+                f"this route needs a credential scoped to {scope}"
+            )
 
     def require(self, model: str) -> None:
         if self.models is not None and model not in self.models:
             raise ForbiddenError(f"credential of {self.subject!r} does not cover model {model!r}")
+
+
+ANONYMOUS = AdminIdentity("anonymous", None, "feedback")
 
 
 def _b64(data: bytes) -> str:
@@ -49,11 +70,20 @@ class AdminAuthenticator:
     def _sign(self, message: str) -> str:
         return _b64(hmac.new(self._secret, message.encode(), hashlib.sha256).digest())
 
-    def issue(self, subject: str, ttl_seconds: int, models: Sequence[str] | None = None) -> str:
+    def issue(
+        self,
+        subject: str,
+        ttl_seconds: int,
+        models: Sequence[str] | None = None,
+        scope: Scope = "admin",
+    ) -> str:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
         payload = {
             "sub": subject,
             "exp": int(self._clock()) + ttl_seconds,
             "models": list(models) if models else None,
+            "scope": scope,
         }
         body = f"{TOKEN_PREFIX}.{_b64(json.dumps(payload, separators=(',', ':')).encode())}"
         return f"{body}.{self._sign(body)}"
@@ -63,7 +93,7 @@ class AdminAuthenticator:
         presented = [c.strip() for c in candidates if c and c.strip()]
         if not presented:
             raise UnauthorizedError(
-                "admin credential required (Authorization: Bearer … or X-Admin-Token)"
+                "credential required (Authorization: Bearer … or X-Admin-Token)"
             )
         expired = False
         for token in presented:
@@ -81,12 +111,13 @@ class AdminAuthenticator:
                 payload = json.loads(_unb64(parts[1]))
                 subject, expires = str(payload["sub"]), int(payload["exp"])
                 models = payload.get("models")
+                scope = payload.get("scope", "admin")
             except (ValueError, KeyError, TypeError):
+                continue
+            if scope not in SCOPES:
                 continue
             if expires <= self._clock():
                 expired = True
                 continue
-            return AdminIdentity(subject, tuple(models) if models else None)
-        raise UnauthorizedError(
-            "admin credential expired" if expired else "admin credential is not valid"
-        )
+            return AdminIdentity(subject, tuple(models) if models else None, scope)
+        raise UnauthorizedError("credential expired" if expired else "credential is not valid")

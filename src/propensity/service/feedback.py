@@ -43,12 +43,13 @@ class FeedbackService:
         prediction_id: str | None = None,
         features: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-        source: str = "api",
+        source: str | None = None,
         subject: str = "anonymous",
     ) -> tuple[FeedbackRecord, bool]:
         """Store one labelled example; returns (the stored record, whether it is new).
 
-        ``source`` (the route it came by) and ``subject`` (whose credential sent it) are its
+        ``source`` (the route it came by: a chat or batch prediction's own source, else the
+        client's word, else "api") and ``subject`` (whose credential sent it) are its
         provenance: admins list, exclude and erase feedback by them.
         """
         config = config_for(self._configs, model)
@@ -76,6 +77,8 @@ class FeedbackService:
                     f"prediction_id {prediction_id!r} is not a prediction of model {model!r}"
                 )
             values = dict(logged.features)
+            if logged.source in ("chat", "batch"):
+                source = logged.source
             # One label per prediction: a retry with the same label is the same feedback.
             feedback_id = _digest(model, "prediction", prediction_id)
         else:
@@ -92,7 +95,7 @@ class FeedbackService:
             features=values,
             created_at=self._clock(),
             prediction_id=prediction_id,
-            source=source,
+            source=source or "api",
             subject=subject,
         )
         stored, created = self._store.add(record)

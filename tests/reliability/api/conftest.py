@@ -110,7 +110,7 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
         _publish(stack, trained)
         predict = predict_services(PredictSettings())  # type: ignore[call-arg]
         feedback = feedback_services(FeedbackSettings())  # type: ignore[call-arg]
-        admin = admin_services(AdminSettings(), ADMIN_TOKEN)  # type: ignore[call-arg]
+        admin = admin_services(AdminSettings())  # type: ignore[call-arg]
         services = Services(
             default_model="bank",
             predictions=predict.predictions,

@@ -83,9 +83,12 @@ export const api = {
     }),
   chat: (model, message) =>
     call("POST", `/models/${encodeURIComponent(model)}/chat`, { json: { message } }),
-  feedback: (model, predictionId, y) =>
+  // Feedback teaches the next model, so it carries the page's credential (a feedback-scoped
+  // token is enough) and says it came from the dashboard.
+  feedback: (model, predictionId, y, headers) =>
     call("POST", `/models/${encodeURIComponent(model)}/feedback`, {
       json: { prediction_id: predictionId, y },
+      headers: { ...headers, "X-Propensity-Source": "dashboard" },
     }),
   history: (model) => call("GET", `/models/${encodeURIComponent(model)}/metrics?limit=100`),
   evaluation: (model, version) =>

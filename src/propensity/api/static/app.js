@@ -61,7 +61,7 @@ async function guarded(context, action) {
   }
 }
 
-function adminHeaders() {
+function credentialHeaders() {
   const headers = {};
   const token = $("#admin-token").value.trim();
   const jwt = $("#admin-jwt").value.trim();
@@ -216,7 +216,7 @@ function feedbackControls(model, predictionId, target) {
   const send = (y) => async () => {
     status.textContent = "sending…";
     try {
-      const stored = await api.feedback(model, predictionId, y);
+      const stored = await api.feedback(model, predictionId, y, credentialHeaders());
       status.textContent = stored.duplicate
         ? `already recorded (y=${stored.y})`
         : `feedback stored: y=${stored.y} (${stored.feedback_id})`;
@@ -530,7 +530,7 @@ async function refreshChampion() {
 
 async function promote(model, version) {
   await guarded(`Promoting ${version}`, async () => {
-    const alias = await api.promote(model, version, adminHeaders(), "promoted from the dashboard");
+    const alias = await api.promote(model, version, credentialHeaders(), "promoted from the dashboard");
     $("#job").replaceChildren(h("p", { class: "ok" }, `${model} now serves ${alias.version}`));
     await renderVersions();
     await refreshChampion();
@@ -540,7 +540,7 @@ async function promote(model, version) {
 async function onRollback() {
   const model = state.model;
   await guarded("Rolling back", async () => {
-    const alias = await api.rollback(model, adminHeaders(), "rolled back from the dashboard");
+    const alias = await api.rollback(model, credentialHeaders(), "rolled back from the dashboard");
     $("#job").replaceChildren(h("p", { class: "ok" }, `${model} rolled back to ${alias.version}`));
     await renderVersions();
     await refreshChampion();
@@ -553,10 +553,10 @@ async function onRetrain(event) {
   const file = $("#retrain-file").files[0];
   clearTimeout(state.jobTimer);
   await guarded("Starting the retrain", async () => {
-    const job = await api.retrain(model, adminHeaders(), file);
+    const job = await api.retrain(model, credentialHeaders(), file);
     const upload = job.upload ? ` with ${job.upload.rows ?? "the"} uploaded rows` : "";
     renderJob(job, `Retrain requested${upload}.`);
-    followJob(model, job.job_id, adminHeaders());
+    followJob(model, job.job_id, credentialHeaders());
   });
 }
 
