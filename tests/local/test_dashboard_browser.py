@@ -143,17 +143,25 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
         "poutcome",
     }
 
-    # When the true outcome is sent back
+    # When the true outcome is sent back without a credential in the page
+    result.locator(".feedback-yes").click()
+    # Then the service refuses it and the page says why
+    assert "credential required" in banner(page) and "401" in banner(page)
+
+    # When the feedback token make run prints is typed in and the outcome sent again
+    page.fill("#admin-token", stack.feedback_token)
     result.locator(".feedback-yes").click()
 
-    # Then the service stored it once
+    # Then the service stored it once, as the token's subject, from the dashboard
     status = result.get_by_test_id("feedback-status")
     status.filter(has_text="feedback stored").wait_for()
     assert "y=1" in status.inner_text()
+    assert "from local-demo via dashboard" in status.inner_text()
     screenshot(page, "predict")
 
 
 def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: LocalStack) -> None:
+    page.fill("#admin-token", stack.feedback_token)  # for the feedback buttons
     page.click("#tab-button-chat")
 
     # When a client is described in Spanish
@@ -178,9 +186,11 @@ def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: Lo
     assert "Probabilidad" in answer.inner_text()
     percent(answer.get_by_test_id("probability").inner_text())
 
-    # And its feedback buttons work like the Predict tab's
+    # And its feedback buttons work like the Predict tab's, the label recorded as the chat's
     answer.locator(".feedback-no").click()
-    answer.get_by_test_id("feedback-status").filter(has_text="feedback stored").wait_for()
+    stored = answer.get_by_test_id("feedback-status").filter(has_text="feedback stored")
+    stored.wait_for()
+    assert "via chat" in stored.inner_text()
 
     # When the same is done in English
     page.fill("#chat-input", "I'm 30, single, no housing loan, balance 2,500")

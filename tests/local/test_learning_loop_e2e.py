@@ -79,6 +79,7 @@ def test_three_feedback_posts_make_exactly_one_retrain_that_is_then_served(
             "POST",
             f"{stack.url}/models/telecom/feedback",
             {"prediction_id": prediction["prediction_id"], "y": i % 2},
+            {"X-Admin-Token": stack.feedback_token},
         )
         assert status == 201
     # When only two arrived, nothing retrains (threshold 3)
@@ -90,6 +91,7 @@ def test_three_feedback_posts_make_exactly_one_retrain_that_is_then_served(
             "POST",
             f"{stack.url}/models/telecom/feedback",
             {"prediction_id": predictions[2]["prediction_id"], "y": "yes"},
+            {"X-Admin-Token": stack.feedback_token},
         )
     stack.drain_streams()
     # Then exactly one new version exists, trained on the three examples, and it serves

@@ -84,7 +84,10 @@ def test_predict_telecom_accepts_the_flat_body(stack: LocalStack) -> None:
 def test_feedback_reaches_the_retrain_function_through_the_stream(stack: LocalStack) -> None:
     # Given labelled feedback for bank
     status, body = call_json(
-        "POST", stack.url + "/models/bank/feedback", {"features": BANK_FEATURES, "y": "yes"}
+        "POST",
+        stack.url + "/models/bank/feedback",
+        {"features": BANK_FEATURES, "y": "yes"},
+        {"X-Admin-Token": stack.feedback_token},
     )
     assert status == 201, body
     assert body["model"] == "bank" and body["y"] == 1

@@ -73,6 +73,8 @@ class FeedbackOut(BaseModel):
     y: int
     prediction_id: str | None
     created_at: str
+    source: str = Field(description="the route it came by: api, dashboard, chat or batch")
+    subject: str = Field(description="whose credential sent it ('anonymous' when feedback is open)")
     duplicate: bool = Field(
         description="true when this request repeated an earlier one; nothing was stored again"
     )

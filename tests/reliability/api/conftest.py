@@ -37,10 +37,11 @@ from propensity.service.drift_reports import drift_report_key
 from propensity.settings import AdminSettings, FeedbackSettings, PredictSettings
 from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
-from tests.functions.conftest import ADMIN_TOKEN, SMALL_BATCHES, apply_environment
+from tests.functions.conftest import ADMIN_TOKEN, SIGNED_IN, SMALL_BATCHES, apply_environment
 
 MODELS = ("bank", "telecom")
 ADMIN_HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
+FEEDBACK_HEADERS = dict(SIGNED_IN)  # a feedback-scoped token: what a labelling client holds
 AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

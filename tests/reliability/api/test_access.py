@@ -27,7 +27,7 @@ import pytest
 from propensity.local.template import load_template
 from propensity.service.admin_auth import AdminAuthenticator
 from tests.functions.conftest import ADMIN_TOKEN
-from tests.reliability.api.conftest import ADMIN_HEADERS, Api
+from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, Api
 from tests.reliability.figures import record
 
 AUTH = AdminAuthenticator(ADMIN_TOKEN)
@@ -36,6 +36,10 @@ AUTH = AdminAuthenticator(ADMIN_TOKEN)
 TOKEN_SECONDS = 24 * 3600
 BANK_TOKEN = {"X-Admin-Token": AUTH.issue("bank-ops", TOKEN_SECONDS, models=["bank"])}
 TELECOM_TOKEN = {"X-Admin-Token": AUTH.issue("telecom-ops", TOKEN_SECONDS, models=["telecom"])}
+BANK_LABELLER = {
+    "X-Admin-Token": AUTH.issue("bank-labels", TOKEN_SECONDS, models=["bank"], scope="feedback")
+}
+FEEDBACK_ROUTES = [("POST", "/models/bank/feedback"), ("POST", "/feedback")]
 # Telecom data a bank answer must never contain: its feature names, target and labels.
 TELECOM_MARKERS = ("mb_used", "minutes", "is_ultra", '"ultra"', '"smart"', "models/telecom")
 HEX = "0123456789abcdef" * 2
@@ -81,6 +85,8 @@ CREDENTIALS: list[tuple[str, dict[str, str], int, str]] = [
     ),
     ("scoped to another model", TELECOM_TOKEN, 403, "does not cover"),
 ]
+# A labelling client's token may send feedback and nothing else.
+FEEDBACK_ONLY = ("scoped to feedback", BANK_LABELLER, 403, "scoped to feedback")
 
 checked: Counter[str] = Counter()
 
@@ -117,8 +123,8 @@ def test_every_admin_route_refuses_every_bad_credential_and_changes_nothing(api:
     before = api.snapshot()
     for method, template in routes:
         path = _bank_path(template)
-        for name, headers, status, needle in CREDENTIALS:
-            # When it is called with a bad credential
+        for name, headers, status, needle in [*CREDENTIALS, FEEDBACK_ONLY]:
+            # When it is called with a bad credential (or one only good for feedback)
             response = api.client.request(method, path, headers=_encoded(headers))
             checked["route_credential_cases"] += 1
             # Then it is refused (401 with a challenge, or 403), saying why, with no data
@@ -131,6 +137,35 @@ def test_every_admin_route_refuses_every_bad_credential_and_changes_nothing(api:
                 assert response.headers["www-authenticate"].startswith("Bearer"), where
     # And nothing changed anywhere
     assert api.snapshot() == before
+
+
+def test_every_feedback_route_refuses_every_bad_credential_and_stores_nothing(api: Api) -> None:
+    # Given both feedback routes (the bank one and the seed-compatible alias)
+    before = api.snapshot()
+    for method, path in FEEDBACK_ROUTES:
+        for name, headers, status, needle in CREDENTIALS:
+            # When a valid bank label is sent with a bad credential
+            response = api.client.request(
+                method, path, headers=_encoded(headers), json={"features": {"age": 30}, "y": 1}
+            )
+            checked["feedback_credential_cases"] += 1
+            # Then it is refused, saying why, and nothing is stored or counted
+            where = f"{method} {path} with {name}"
+            assert response.status_code == status, (where, response.text)
+            assert needle in response.json()["detail"], where
+    assert api.snapshot() == before
+
+
+def test_a_feedback_or_admin_credential_for_the_model_may_send_feedback(api: Api) -> None:
+    for method, path in FEEDBACK_ROUTES:
+        for headers in (BANK_LABELLER, FEEDBACK_HEADERS, BANK_TOKEN, ADMIN_HEADERS):
+            # When a label is sent with a credential that covers bank feedback
+            response = api.client.request(
+                method, path, headers=headers, json={"features": {"age": 31}, "y": 0}
+            )
+            checked["feedback_credential_cases"] += 1
+            # Then it is stored
+            assert response.status_code == 201, (path, headers, response.text)
 
 
 def test_a_credential_for_the_model_gets_through_every_admin_route(api: Api) -> None:
@@ -164,6 +199,10 @@ def test_each_admin_route_of_the_app_is_behind_the_authorizer_in_the_template(ap
     for route in _admin_routes(api):
         checked["template_routes"] += 1
         assert declared.get(route) == ("AdminFunction", {"Authorizer": "AdminJwt"}), route
+    # And so are the feedback routes, FeedbackFunction's: they write what the next model learns
+    for route in [("POST", "/models/{model}/feedback"), ("POST", "/feedback")]:
+        checked["template_routes"] += 1
+        assert declared.get(route) == ("FeedbackFunction", {"Authorizer": "AdminJwt"}), route
 
 
 # --- crafted names and paths ---------------------------------------------------------------
@@ -258,7 +297,9 @@ def test_another_models_prediction_id_is_unknown_to_feedback(api: Api) -> None:
     before = api.snapshot()
     # When its id is used as feedback for bank (by path, and by the bank alias route)
     for path in ("/models/bank/feedback", "/feedback"):
-        response = api.client.post(path, json={"prediction_id": prediction_id, "y": "yes"})
+        response = api.client.post(
+            path, json={"prediction_id": prediction_id, "y": "yes"}, headers=FEEDBACK_HEADERS
+        )
         checked["cross_model_id_cases"] += 1
         # Then it is not found for bank, and nothing of the telecom prediction is revealed
         assert response.status_code == 404, response.text
@@ -267,7 +308,9 @@ def test_another_models_prediction_id_is_unknown_to_feedback(api: Api) -> None:
     assert api.snapshot() == before
     # And for telecom it is a prediction (the id itself is valid)
     accepted = api.client.post(
-        "/models/telecom/feedback", json={"prediction_id": prediction_id, "y": 1}
+        "/models/telecom/feedback",
+        json={"prediction_id": prediction_id, "y": 1},
+        headers=FEEDBACK_HEADERS,
     )
     assert accepted.status_code == 201
     assert accepted.json()["model"] == "telecom"
@@ -275,7 +318,7 @@ def test_another_models_prediction_id_is_unknown_to_feedback(api: Api) -> None:
 
 def test_an_idempotency_key_is_scoped_to_its_model(api: Api) -> None:
     # Given telecom feedback stored under an Idempotency-Key
-    key = {"Idempotency-Key": "shared-key-0001"}
+    key = {"Idempotency-Key": "shared-key-0001", **FEEDBACK_HEADERS}
     telecom = api.client.post(
         "/models/telecom/feedback", json={"features": {"calls": 10}, "y": 1}, headers=key
     )
@@ -375,7 +418,8 @@ def test_access_figures_are_recorded() -> None:
     record("api_access", dict(checked))
     # Then the whole matrix ran: each admin route with each credential, and the crafted cases
     assert checked["route_credential_cases"] >= 8 * (len(CREDENTIALS) + 3)
-    assert checked["template_routes"] >= 8
+    assert checked["template_routes"] >= 8 + len(FEEDBACK_ROUTES)
+    assert checked["feedback_credential_cases"] >= len(FEEDBACK_ROUTES) * (len(CREDENTIALS) + 4)
     assert checked["crafted_path_cases"] >= len(CRAFTED_MODELS) * len(MODEL_ROUTES)
     assert checked["cross_model_id_cases"] >= 7
     assert checked["crafted_body_cases"] >= 7

@@ -39,7 +39,7 @@ from propensity.api.app import all_routers, create_app
 from propensity.api.dependencies import Services
 from propensity.config import FeedbackConfig
 from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
-from tests.reliability.api.conftest import ADMIN_HEADERS, MODELS, Api
+from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, MODELS, Api
 from tests.reliability.figures import record
 
 # Examples per (operation, mode, credential); operations with few inputs exhaust them sooner.
@@ -314,6 +314,7 @@ def test_feature_rows_are_scored_when_valid_and_refused_otherwise(api: Api, mode
                     path_parameters=path,
                     body={"features": row, "y": y},
                     media_type="application/json",
+                    headers=dict(FEEDBACK_HEADERS),
                 ),
                 y_valid
                 and _row_is_valid(row, numeric, categorical, strict=True, for_feedback=True),

@@ -22,11 +22,12 @@ import boto3
 import pytest
 
 from propensity.config import load_model_config
-from tests.reliability.api.conftest import ADMIN_HEADERS, Api
+from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, Api
 from tests.reliability.figures import record
 
 MB = 1024 * 1024
 JSON = {"content-type": "application/json"}
+SIGNED_JSON = {**JSON, **FEEDBACK_HEADERS}
 # An error body names the problem; it never echoes megabytes of what was sent.
 MAX_ANSWER_BYTES = 16 * 1024
 BANK = load_model_config("bank")
@@ -114,6 +115,23 @@ FEEDBACK = "/models/bank/feedback"
 RETRAIN = "/models/bank/retrain"
 
 HOSTILE = [
+    # --- credentials -----------------------------------------------------------------------
+    Hostile(
+        "anonymous feedback",
+        "POST",
+        FEEDBACK,
+        401,
+        "credential required",
+        as_json({"features": {"age": 30}, "y": 1}),
+    ),
+    Hostile(
+        "a feedback token on an admin route",
+        "POST",
+        RETRAIN,
+        403,
+        "scoped to feedback",
+        headers=SIGNED_JSON,
+    ),
     # --- numbers ---------------------------------------------------------------------------
     Hostile(
         "huge integer", "POST", PREDICT, 422, "too large", as_json({"features": {"age": 10**400}})
@@ -153,6 +171,7 @@ HOSTILE = [
         422,
         "too large",
         as_json({"features": {"age": 10**400}, "y": "yes"}),
+        headers=SIGNED_JSON,
     ),
     Hostile(
         "feedback with NaN",
@@ -161,6 +180,7 @@ HOSTILE = [
         422,
         "features.age",
         raw('{"features": {"age": NaN}, "y": "yes"}'),
+        headers=SIGNED_JSON,
     ),
     Hostile(
         "boolean for a number in a batch row",
@@ -177,6 +197,7 @@ HOSTILE = [
         422,
         '"features","age"',
         as_json({"features": {"age": False}, "y": 1}),
+        headers=SIGNED_JSON,
     ),
     # --- structure -------------------------------------------------------------------------
     Hostile(
@@ -202,6 +223,7 @@ HOSTILE = [
         422,
         "features",
         raw('{"features": {"job": ' + nested(500) + '}, "y": 1}'),
+        headers=SIGNED_JSON,
     ),
     Hostile("body is an array", "POST", PREDICT, 422, "valid dictionary", raw("[1, 2, 3]")),
     Hostile(
@@ -278,6 +300,7 @@ HOSTILE = [
         422,
         "is not one of",
         lambda: json.dumps({"features": {"age": 30}, "y": "y" * (10 * MB)}).encode(),
+        headers=SIGNED_JSON,
     ),
     Hostile(
         "10 MB chat message",
@@ -294,7 +317,7 @@ HOSTILE = [
         422,
         "Idempotency-Key",
         as_json({"features": {"age": 30}, "y": 1}),
-        headers={**JSON, "Idempotency-Key": "k" * 100_000},
+        headers={**SIGNED_JSON, "Idempotency-Key": "k" * 100_000},
     ),
     # --- unicode ---------------------------------------------------------------------------
     Hostile(
@@ -354,6 +377,7 @@ HOSTILE = [
         422,
         "not valid Unicode",
         raw('{"features": {"job": "\\ud800"}, "y": 1}'),
+        headers=SIGNED_JSON,
     ),
     Hostile(
         "feedback with a lone surrogate field name",
@@ -362,6 +386,7 @@ HOSTILE = [
         422,
         "features",
         raw('{"features": {"\\ud800": 1}, "y": 1}'),
+        headers=SIGNED_JSON,
     ),
     Hostile(
         "chat with a lone surrogate",

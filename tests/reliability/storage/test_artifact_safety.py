@@ -36,6 +36,7 @@ from propensity.training.candidate import candidate_from
 from propensity.training.drift_window import TrainingDriftAnalyser
 from tests.functions.conftest import (
     ADMIN_TOKEN,
+    SIGNED_IN,
     body_of,
     http_event,
     invoke,
@@ -243,6 +244,7 @@ def exercise_every_function(backend: MotoBackend) -> dict[str, int]:
             "POST",
             "/models/telecom/feedback",
             body={"prediction_id": body_of(scored)["prediction_id"], "y": 1},
+            headers=SIGNED_IN,
         ),
     )["statusCode"]
 

@@ -63,6 +63,8 @@ def _submit(
         "y": record.label,
         "prediction_id": record.prediction_id,
         "created_at": record.created_at,
+        "source": record.source,
+        "subject": record.subject,
         "duplicate": not created,
     }
 

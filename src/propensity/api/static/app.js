@@ -219,7 +219,7 @@ function feedbackControls(model, predictionId, target) {
       const stored = await api.feedback(model, predictionId, y, credentialHeaders());
       status.textContent = stored.duplicate
         ? `already recorded (y=${stored.y})`
-        : `feedback stored: y=${stored.y} (${stored.feedback_id})`;
+        : `feedback stored: y=${stored.y} (${stored.feedback_id}), from ${stored.subject} via ${stored.source}`;
       status.className = "feedback-status ok";
     } catch (error) {
       status.textContent = "";
