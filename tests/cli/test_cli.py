@@ -304,3 +304,25 @@ def test_admin_token_mints_an_expiring_scoped_token(
         identity.require("telecom")
     monkeypatch.delenv("ADMIN_TOKEN")
     assert main(["admin-token"]) == 2
+
+
+def test_admin_token_with_the_feedback_scope_only_sends_feedback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from propensity.errors import ForbiddenError
+    from propensity.service.admin_auth import AdminAuthenticator
+
+    # Given the admin secret
+    monkeypatch.setenv("ADMIN_TOKEN", "s" * 32)
+    # When a feedback token is minted for a labelling client
+    assert main(["admin-token", "--subject", "labeller", "--scope", "feedback"]) == 0
+    identity = AdminAuthenticator("s" * 32).authenticate([capsys.readouterr().out.strip()])
+    # Then it may send feedback but not act as an admin
+    assert (identity.subject, identity.scope) == ("labeller", "feedback")
+    identity.require_scope("feedback")
+    with pytest.raises(ForbiddenError, match="scoped to feedback"):
+        identity.require_scope("admin")
+    # And an unknown scope is refused by the parser, naming the choices
+    with pytest.raises(SystemExit):
+        main(["admin-token", "--scope", "root"])
+    assert "invalid choice: 'root'" in capsys.readouterr().err

@@ -57,6 +57,7 @@ class Loop:
     retrain: RetrainOrchestrator
     v1: TrainedModel
     sent: int = 0
+    sender: str = "labeller"  # the subject of the feedback token the rows are sent with
 
     def send(self, rows: pd.DataFrame, labels: NDArray[Any]) -> None:
         features = self.config.features.all
@@ -65,8 +66,13 @@ class Loop:
                 str(k): (None if isinstance(v, float) and np.isnan(v) else v)
                 for k, v in row.items()
             }
+            # As an authenticated client would (test_feedback_access: anonymous ones get a 401).
             self.feedback.submit(
-                self.config.name, label=int(label), features=clean, idempotency_key=f"a{self.sent}"
+                self.config.name,
+                label=int(label),
+                features=clean,
+                idempotency_key=f"a{self.sent}",
+                subject=self.sender,
             )
             self.sent += 1
 
