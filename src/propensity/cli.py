@@ -208,6 +208,7 @@ def cmd_invoke(args: argparse.Namespace, _settings: CliSettings) -> int:
         Path(args.event),
         emulator_url=args.url,
         bootstrap=False if args.no_bootstrap else None,
+        feedback_auth=args.feedback_auth,
     )
 
 
@@ -343,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument(
         "--no-bootstrap", action="store_true", help="fresh stack without the first model versions"
+    )
+    invoke.add_argument(
+        "--feedback-auth",
+        choices=("required", "off"),
+        default="required",
+        help="the template's FeedbackAuth (the sample feedback event carries no credential)",
     )
     invoke.set_defaults(handler=cmd_invoke)
 

@@ -126,7 +126,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     else:
         log.error("service unavailable: %s", exc)
         body = {"detail": _public_message(exc), "request_id": _request_id(request)}
-    headers = {"WWW-Authenticate": 'Bearer realm="propensity-admin"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="propensity"'} if status == 401 else None
     return ErrorResponse(status_code=status, content=body, headers=headers)
 
 

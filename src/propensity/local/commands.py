@@ -84,6 +84,7 @@ def invoke(
     *,
     emulator_url: str | None = None,
     bootstrap: bool | None = None,
+    feedback_auth: str = "required",
 ) -> int:
     """Invoke one function's handler with an event file and print its result.
 
@@ -100,7 +101,7 @@ def invoke(
     except (OSError, ValueError) as exc:
         print(f"propensity invoke: error: {event_file}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    template_stack = Stack()
+    template_stack = Stack(parameters={"FeedbackAuth": feedback_auth})
     if function not in template_stack.functions():
         known = ", ".join(sorted(template_stack.functions()))
         print(
