@@ -16,10 +16,11 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from propensity.clock import utc_now
 from propensity.local.emulator import EMULATOR_ACCOUNT, EMULATOR_REGION
 
 LOCAL_API_ID = "local"
@@ -27,10 +28,6 @@ LOCAL_API_ID = "local"
 # Request bodies API Gateway passes as text; anything else arrives base64-encoded.
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
 _TEXT_SUFFIXES = ("+json", "+xml")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def is_text_content_type(content_type: str | None) -> bool:
@@ -84,7 +81,7 @@ def http_api_event(
         joined[lower] = f"{joined[lower]},{value}" if lower in joined else value
     joined.setdefault("host", domain_name)
 
-    when = now or _now()
+    when = now or utc_now()
     raw_path = stage_path(stage, path)
     user_agent = joined.get("user-agent", "")
     event: dict[str, Any] = {
@@ -162,7 +159,7 @@ def _epoch_seconds(value: Any) -> int:
         return int(value.timestamp())
     if isinstance(value, int | float):
         return int(value)
-    return int(_now().timestamp())
+    return int(utc_now().timestamp())
 
 
 def dynamodb_stream_record(
@@ -229,7 +226,7 @@ def scheduled_event(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The envelope a schedule rule delivers to a target without ``Input``."""
-    when = now or _now()
+    when = now or utc_now()
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from propensity.clock import utc_now
 from propensity.errors import BatchTooLargeError, InvalidInputError, UnknownModelError
 from propensity.records import ChampionAlias, PredictionRecord
 from propensity.scoring import Score, Scorer
@@ -44,10 +45,6 @@ class Prediction:
         if self.target_column:
             body[f"probability_{self.target_column}"] = self.probability
         return body
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PredictionService:
