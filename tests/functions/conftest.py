@@ -18,6 +18,7 @@ from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.config import available_models, load_model_config
+from propensity.local.runtime import LambdaContext
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.observability import metrics
 from propensity.service.admin_auth import AdminAuthenticator
@@ -35,16 +36,6 @@ FUNCTIONS = {
     "feedback": "FeedbackFunction",
     "retrain": "RetrainFunction",
 }
-
-
-class LambdaContext:
-    function_name = "test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 # Dummy credentials and region for the emulators, the stage every event carries, the admin secret.
@@ -158,7 +149,14 @@ def http_event(
 
 
 def invoke(handler: ModuleType, event: dict[str, Any]) -> Any:
-    return handler.lambda_handler(event, LambdaContext())
+    # The local runtime's context object: the attributes Lambda's has, a fresh request id each.
+    context = LambdaContext(
+        function_name="test",
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:test",
+        timeout_seconds=900,
+    )
+    return handler.lambda_handler(event, context)
 
 
 def body_of(response: dict[str, Any]) -> Any:
