@@ -19,7 +19,7 @@ from typing import Any
 
 from propensity.chat import Lexicon, build_lexicon, extract
 from propensity.config import load_model_config
-from propensity.scoring.scorecard import FeatureSpec
+from propensity.scoring.specs import FeatureSpec
 
 REPO = Path(__file__).resolve().parent.parent
 LENGTHS = (100, 1_000, 10_000)

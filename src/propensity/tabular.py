@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from propensity.config import ModelConfig, parse_label
 from propensity.errors import Problem, UploadInvalidError
-from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
+from propensity.scoring.text import MAX_CATEGORY_LENGTH
 
 MAX_COLUMNS = 500
 MAX_REPORTED_PROBLEMS = 20

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from propensity.chat import Lexicon, build_lexicon
 from propensity.config import ModelConfig, load_model_config
-from propensity.scoring.scorecard import FeatureSpec
+from propensity.scoring.specs import FeatureSpec
 from tests.conftest import DATA_ROOT
 
 CHAT_MODEL_DIR = Path(__file__).parent / "chat_model"

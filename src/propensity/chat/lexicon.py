@@ -14,7 +14,7 @@ from typing import Literal
 
 from propensity.chat.text import Token, normalise, words_of
 from propensity.config import ChatFeatureConfig, ModelConfig
-from propensity.scoring.scorecard import FeatureSpec
+from propensity.scoring.specs import FeatureSpec
 
 MeaningKind = Literal["alias", "value", "phrase", "yes", "no", "negation", "multiplier"]
 Value = float | int | str

@@ -20,7 +20,7 @@ from propensity.chat.lexicon import (
     Value,
 )
 from propensity.chat.text import normalise, tidy, tokenise
-from propensity.scoring.scorecard import FeatureSpec
+from propensity.scoring.specs import FeatureSpec
 
 Language = Literal["es", "en"]
 _ACCENTED = frozenset("ñáéíóú¿¡")

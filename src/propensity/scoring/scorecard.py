@@ -20,46 +20,23 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from propensity.errors import ArtifactError, InvalidInputError
+from propensity.scoring.plan import (
+    _BINS,
+    _CATEGORICAL,
+    _SENTINEL_BINS,
+    _STANDARD,
+    CROSS_SEPARATOR,
+    _parse_cross,
+    _parse_feature,
+    _require,
+)
+from propensity.scoring.specs import FeatureSpec, ScorecardTarget
+from propensity.scoring.text import check_category, check_text
 
 SCORECARD_FORMAT = "propensity.scorecard/1"
-# The longest category value accepted anywhere (predictions, feedback, uploaded CSVs): an unseen
-# value is logged with the prediction, so an unbounded one would break the log's item size.
-MAX_CATEGORY_LENGTH = 200
 
-_NUMERIC, _BINS, _STANDARD, _CATEGORICAL = "numeric", "bins", "standard", "categorical"
-# Numeric encodings where some values (sentinels, e.g. pdays = -1) have a weight of their own.
-_SENTINEL_BINS, _SENTINEL_STANDARD = "sentinel_bins", "sentinel_standard"
-CROSS_SEPARATOR = " × "
 MISSING_POLICIES = ("impute", "mean")
 _NUMBER_TYPES = (int, float)  # a tuple: ``int | float`` would build a union on every call
-
-
-def is_valid_text(value: str) -> bool:
-    """Whether ``value`` can be stored and answered as UTF-8.
-
-    JSON's ``\\ud800`` escape decodes to a lone surrogate, which is a Python ``str`` but not
-    Unicode text: it cannot be encoded, logged or echoed back.
-    """
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_text(field: str, value: str) -> None:
-    """InvalidInputError for ``field`` unless ``value`` can be stored and answered back."""
-    if not is_valid_text(value):
-        raise InvalidInputError(field, "is not valid Unicode text (lone surrogate)")
-
-
-def check_category(field: str, value: str) -> None:
-    """The checks every category value passes before it is stored, logged or echoed."""
-    if len(value) > MAX_CATEGORY_LENGTH:
-        raise InvalidInputError(field, f"longer than {MAX_CATEGORY_LENGTH} characters")
-    check_text(field, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +97,6 @@ class Score:
         return [Contribution(names[i], self.values[i], effects[i]) for i in ranked]
 
 
-# One feature as score() reads it, a flat tuple: (name, encoding, impute, reference, table,
-# extra), where table and extra are, for bins: (inner edges, bin weights); standard:
-# ((mean, scale), weight); categorical: (weight by category, None); sentinel bins: (inner
-# edges, (bin weights, weight by sentinel)); sentinel standard: ((mean, scale, weight by
-# sentinel), weight). The encoding is one of this module's constants, so score() compares it by
-# identity.
-_Step = tuple[str, str, Any, float, Any, Any]
-# One cross: (name, first, second, first impute, second impute, reference, weight by first value
-# then second level, numeric), numeric being None when the second member is categorical, else
-# (inner edges, level by sentinel, level by bin).
-_Cross = tuple[str, str, str, Any, Any, float, dict[str, dict[str, float]], Any]
-
-
 def _score_factory() -> Callable[..., Score]:
     """``Score(...)`` with positional arguments, 2-3x faster than the frozen dataclass's
     ``__init__`` (which calls ``object.__setattr__`` by name for each of the nine fields): the
@@ -180,66 +144,6 @@ def _score_factory() -> Callable[..., Score]:
 _new_score = _score_factory()
 
 
-def _require(card: Mapping[str, Any], key: str) -> Any:
-    if key not in card:
-        raise ArtifactError(f"scorecard has no {key!r}")
-    return card[key]
-
-
-def _parse_feature(spec: Mapping[str, Any]) -> _Step:
-    name = str(_require(spec, "name"))
-    encoding = _require(spec, "encoding")
-    reference = float(spec.get("reference", 0.0))
-    sentinels = {float(s["value"]): float(s["weight"]) for s in spec.get("sentinels", ())}
-    if encoding == _BINS:
-        edges = tuple(float(e) for e in _require(spec, "edges"))
-        weights = tuple(float(w) for w in _require(spec, "weights"))
-        if len(weights) != len(edges) + 1:
-            raise ArtifactError(
-                f"feature {name!r}: {len(edges)} inner edges need {len(edges) + 1} weights"
-            )
-        impute = float(_require(spec, "impute"))
-        if sentinels:
-            return (name, _SENTINEL_BINS, impute, reference, edges, (weights, sentinels))
-        return (name, _BINS, impute, reference, edges, weights)
-    if encoding == _STANDARD:
-        scale = float(_require(spec, "scale"))
-        if scale == 0.0:
-            raise ArtifactError(f"feature {name!r}: scale is zero")
-        impute = float(_require(spec, "impute"))
-        mean = float(_require(spec, "mean"))
-        weight = float(_require(spec, "weight"))
-        if sentinels:
-            return (name, _SENTINEL_STANDARD, impute, reference, (mean, scale, sentinels), weight)
-        return (name, _STANDARD, impute, reference, (mean, scale), weight)
-    if encoding == _CATEGORICAL:
-        by_category = {str(k): float(v) for k, v in dict(_require(spec, "weights")).items()}
-        return (name, _CATEGORICAL, str(_require(spec, "impute")), reference, by_category, None)
-    raise ArtifactError(f"feature {name!r}: unknown encoding {encoding!r}")
-
-
-def _parse_cross(spec: Mapping[str, Any], plan: Mapping[str, _Step]) -> _Cross:
-    name = str(_require(spec, "name"))
-    first, second = (str(f) for f in _require(spec, "features"))
-    if first not in plan or second not in plan or plan[first][1] is not _CATEGORICAL:
-        raise ArtifactError(f"cross {name!r}: needs a categorical and another feature")
-    cells = {
-        str(a): {str(b): float(w) for b, w in dict(row).items()}
-        for a, row in dict(_require(spec, "cells")).items()
-    }
-    numeric = None
-    if plan[second][1] is not _CATEGORICAL:
-        edges = tuple(float(e) for e in _require(spec, "edges"))
-        sentinels = [float(s) for s in spec.get("sentinels", ())]
-        numeric = (
-            edges,
-            {s: f"={s:g}" for s in sentinels},
-            tuple(f"bin{i}" for i in range(len(edges) + 1)),
-        )
-    reference = float(spec.get("reference", 0.0))
-    return (name, first, second, plan[first][2], plan[second][2], reference, cells, numeric)
-
-
 class Scorer:
     """Scores feature dictionaries with a scorecard; safe to share across requests."""
 
@@ -261,7 +165,13 @@ class Scorer:
             if missing not in MISSING_POLICIES:
                 raise ArtifactError(f"unknown missing-value policy {missing!r}")
             self.missing = str(missing)
-        except (TypeError, ValueError, KeyError) as exc:
+            target = card.get("target") or {}
+            self.target = ScorecardTarget(
+                str(target.get("column", "")),
+                str(target.get("negative_label", "0")),
+                str(target.get("positive_label", "1")),
+            )
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ArtifactError(f"malformed scorecard: {exc}") from exc
         if not 0.0 < self.threshold < 1.0:
             raise ArtifactError(f"threshold {self.threshold} is outside (0, 1)")
@@ -479,14 +389,3 @@ class Scorer:
                 )
             )
         return tuple(specs)
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureSpec:
-    name: str
-    kind: str  # "numeric" or "categorical"
-    categories: tuple[str, ...]
-    low: float | None  # the training range of a numeric feature, when the card has one
-    high: float | None
-    integer: bool
-    influence: float  # the largest change of the logit this feature alone can make

@@ -8,7 +8,7 @@ from typing import Any
 
 from propensity.config import ModelConfig
 from propensity.errors import InvalidInputError
-from propensity.scoring.scorecard import check_category
+from propensity.scoring.text import check_category
 
 
 def _check_bounds(config: ModelConfig, field: str, name: str, value: float) -> None:

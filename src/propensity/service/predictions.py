@@ -101,8 +101,9 @@ class PredictionService:
         source: str = "api",
     ) -> list[Prediction]:
         alias, scorer = self.champion(model)
-        labels = _labels(scorer)
-        target_column = str(scorer.card.get("target", {}).get("column", ""))
+        target = scorer.target
+        labels = (target.negative_label, target.positive_label)
+        target_column = target.column
         now = self._clock()
         timestamp = now.isoformat(timespec="milliseconds")
         expires_at = int((now + self._ttl).timestamp())
@@ -163,8 +164,3 @@ class PredictionService:
         # Logged before answering: a prediction_id the caller sees can always take feedback.
         self._log.put_many(records)
         return predictions
-
-
-def _labels(scorer: Scorer) -> tuple[str, str]:
-    target = scorer.card.get("target", {})
-    return (str(target.get("negative_label", "0")), str(target.get("positive_label", "1")))

@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from propensity.api.app import all_routers, create_app
 from propensity.api.dependencies import Services
 from propensity.config import FeedbackConfig
-from propensity.scoring.scorecard import MAX_CATEGORY_LENGTH
+from propensity.scoring.text import MAX_CATEGORY_LENGTH
 from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, MODELS, Api
 from tests.reliability.figures import record
 
