@@ -6,10 +6,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 VersionStatus = Literal["candidate", "promoted", "rejected", "retired"]
 Trigger = Literal["bootstrap", "stream", "schedule", "drift", "admin", "upload"]
+# The routes feedback arrives by (FeedbackRecord.source); admins filter and exclude by them.
+FeedbackSource = Literal["api", "dashboard", "chat", "batch", "upload"]
+FEEDBACK_SOURCES: tuple[str, ...] = get_args(FeedbackSource)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,70 @@ class FeedbackRecord:
     # Provenance: the route it came by (api, dashboard, chat, batch) and the credential's subject.
     source: str = "api"
     subject: str = "anonymous"
+
+
+@dataclass(frozen=True)
+class FeedbackStamp:
+    """One feedback item's provenance and label, without its features (what summaries read)."""
+
+    feedback_id: str
+    created_at: str
+    source: str
+    subject: str
+    label: int
+
+
+@dataclass(frozen=True)
+class FeedbackCriteria:
+    """Which feedback items are selected: every given field must match (None: any).
+
+    ``since`` is inclusive and ``until`` exclusive, both ISO 8601 in UTC.
+    """
+
+    subject: str | None = None
+    source: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackExclusion:
+    """Feedback kept out of training by an admin: recorded, and lifted rather than deleted."""
+
+    exclusion_id: str
+    model: str
+    criteria: FeedbackCriteria
+    reason: str
+    created_by: str
+    created_at: str
+    lifted_by: str | None = None
+    lifted_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.lifted_at is None
+
+
+@dataclass(frozen=True)
+class AppliedExclusion:
+    """An active exclusion as one training set met it: how many stored items it held back."""
+
+    exclusion_id: str
+    removed: int
+
+
+@dataclass(frozen=True)
+class FeedbackErasure:
+    """The audit entry of an erasure request: the subject only as its SHA-256, never in clear."""
+
+    erasure_id: str
+    model: str
+    subject_sha256: str
+    deleted: int
+    remaining: int
+    reason: str
+    requested_by: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +208,10 @@ class TrainingSet:
     base_location: str
     feedback: tuple[FeedbackRecord, ...] = ()
     uploads: tuple[UploadedData, ...] = ()
+    # The active exclusions the stored feedback was screened with (``feedback`` is what they
+    # left), and how many stored items they held back in all (an item two of them match once).
+    exclusions: tuple[AppliedExclusion, ...] = ()
+    feedback_excluded: int = 0
 
     def lineage(self) -> dict[str, Any]:
         """What the version was trained on, named well enough to audit and to reproduce."""
@@ -153,7 +224,12 @@ class TrainingSet:
             "feedback": {
                 "items": len(feedback),
                 "ids_sha256": hashlib.sha256("\n".join(feedback).encode()).hexdigest(),
+                "excluded": self.feedback_excluded,
             },
+            "exclusions": sorted(
+                ({"exclusion_id": e.exclusion_id, "removed": e.removed} for e in self.exclusions),
+                key=lambda e: str(e["exclusion_id"]),
+            ),
             "uploads": sorted(
                 ({"upload_id": u.upload_id, "sha256": u.sha256} for u in self.uploads),
                 key=lambda u: u["upload_id"],
@@ -162,7 +238,8 @@ class TrainingSet:
 
     def fingerprint(self) -> str:
         """SHA-256 over the base data, every feedback id and label, and every upload's hash:
-        it changes whenever anything trained on changes."""
+        it changes whenever anything trained on changes (feedback an exclusion held back is
+        not trained on, so it is not in it)."""
         lineage = self.lineage()
         canonical = {
             "base": lineage["base"]["sha256"],

@@ -117,12 +117,15 @@ def test_every_admin_route_has_the_authorizer() -> None:
     assert events
     for name, event in events.items():
         assert event["Properties"]["Auth"] == {"Authorizer": "AdminJwt"}, name
-    # and no admin path is served by another function
-    admin_paths = {e["Properties"]["Path"] for e in events.values()}
+    # and no admin route is served by another function (routes are method and path: the
+    # feedback function's POST /models/{model}/feedback shares its path with the admin GET)
+    admin_routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
     for logical, resource in RESOURCES.items():
         if resource["Type"] == "AWS::Serverless::Function" and logical != "AdminFunction":
             for event in resource["Properties"].get("Events", {}).values():
-                assert event["Properties"].get("Path") not in admin_paths, logical
+                route = (event["Properties"].get("Method"), event["Properties"].get("Path"))
+                assert route not in admin_routes, logical
+                assert event["Properties"].get("Method") not in ("ANY", "*"), logical
 
 
 def test_cors_is_not_a_wildcard_with_credentials() -> None:

@@ -9,7 +9,10 @@ from typing import Any
 from propensity.errors import ConflictError, NotFoundError, StorageError
 from propensity.records import (
     ChampionAlias,
+    FeedbackErasure,
+    FeedbackExclusion,
     FeedbackRecord,
+    FeedbackStamp,
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
@@ -133,6 +136,8 @@ class FakeFeedbackStore:
         self.counters: dict[str, int] = {}
         self.uploads: dict[tuple[str, str], dict[str, Any]] = {}
         self.jobs: dict[tuple[str, str], RetrainJob] = {}
+        self.exclusions: dict[tuple[str, str], FeedbackExclusion] = {}
+        self.erasures: list[FeedbackErasure] = []
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
         key = (record.model, record.feedback_id)
@@ -180,3 +185,44 @@ class FakeFeedbackStore:
 
     def list_jobs(self, model: str) -> list[RetrainJob]:
         return [j for (m, _), j in self.jobs.items() if m == model]
+
+    # FeedbackCurationStore (and FeedbackStore.list_exclusions)
+    def stamps(self, model: str) -> list[FeedbackStamp]:
+        return [
+            FeedbackStamp(r.feedback_id, r.created_at, r.source, r.subject, r.label)
+            for r in self.list_for_model(model)
+        ]
+
+    def get_many(self, model: str, feedback_ids: Sequence[str]) -> list[FeedbackRecord]:
+        return [self.items[(model, i)] for i in feedback_ids if (model, i) in self.items]
+
+    def list_exclusions(self, model: str) -> list[FeedbackExclusion]:
+        return [e for (m, _), e in self.exclusions.items() if m == model]
+
+    def put_exclusion(self, exclusion: FeedbackExclusion) -> None:
+        key = (exclusion.model, exclusion.exclusion_id)
+        if key in self.exclusions:
+            raise ConflictError(f"exclusion {exclusion.exclusion_id} exists")
+        self.exclusions[key] = exclusion
+
+    def lift_exclusion(
+        self, model: str, exclusion_id: str, *, lifted_by: str, lifted_at: str
+    ) -> FeedbackExclusion:
+        if (model, exclusion_id) not in self.exclusions:
+            raise NotFoundError(f"model {model!r} has no feedback exclusion {exclusion_id!r}")
+        stored = self.exclusions[(model, exclusion_id)]
+        if stored.active:
+            stored = dataclasses.replace(stored, lifted_by=lifted_by, lifted_at=lifted_at)
+            self.exclusions[(model, exclusion_id)] = stored
+        return stored
+
+    def delete_feedback(self, model: str, feedback_ids: Sequence[str]) -> int:
+        for feedback_id in feedback_ids:
+            self.items.pop((model, feedback_id), None)
+        return len(feedback_ids)
+
+    def put_erasure(self, erasure: FeedbackErasure) -> None:
+        self.erasures.append(erasure)
+
+    def list_erasures(self, model: str) -> list[FeedbackErasure]:
+        return [e for e in self.erasures if e.model == model]

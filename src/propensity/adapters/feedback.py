@@ -2,7 +2,9 @@
 
 Items: ``FEEDBACK#<id>`` (one labelled example) and ``COUNTER`` (``pending`` since the last
 training, ``total``). A feedback item and its counter increment are written in one transaction
-that fails when the id exists, so a retried request is stored and counted once.
+that fails when the id exists, so a retried request is stored and counted once. Admins'
+``EXCLUSION#<id>`` (feedback kept out of training) and ``ERASURE#<id>`` (an erasure's audit
+entry) live beside them; ``adapters.feedback_curation`` writes those and deletes feedback.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,8 @@ from propensity.adapters.errors import error_code, translate
 from propensity.errors import NotFoundError, StorageError
 from propensity.records import (
     FeedbackCounted,
+    FeedbackCriteria,
+    FeedbackExclusion,
     FeedbackRecord,
     RetrainEvent,
     RetrainJob,
@@ -35,6 +40,8 @@ COUNTER = "COUNTER"
 JOB_PREFIX = "JOB#"
 UPLOAD_PREFIX = "UPLOAD#"
 FEEDBACK_PREFIX = "FEEDBACK#"
+EXCLUSION_PREFIX = "EXCLUSION#"
+ERASURE_PREFIX = "ERASURE#"
 # DynamoDB cancels a transaction that meets another one on the same item (every write here
 # touches the model's counter) with reason TransactionConflict; the SDK does not retry that.
 CONFLICT_ATTEMPTS = 6
@@ -131,26 +138,17 @@ class DynamoFeedbackStore:
         item = response.get("Item")
         if not item:
             raise StorageError(f"feedback {model}/{feedback_id} vanished after a duplicate write")
-        return _from_item(dynamo.from_item(item))
+        return feedback_from_item(dynamo.from_item(item))
 
     def _items(self, model: str, prefix: str, what: str) -> list[dict[str, Any]]:
-        """Every item of ``model`` whose sort key starts with ``prefix`` (consistent read)."""
-        try:
-            return list(
-                dynamo.query_all(
-                    self._db,
-                    TableName=self.table,
-                    KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
-                    ExpressionAttributeNames={"#m": "model", "#i": "item"},
-                    ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": prefix}},
-                    ConsistentRead=True,
-                )
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"{what} of {model}") from exc
+        return query_prefix(self._db, self.table, model, prefix, what)
 
     def list_for_model(self, model: str) -> list[FeedbackRecord]:
-        return [_from_item(i) for i in self._items(model, FEEDBACK_PREFIX, "feedback")]
+        return [feedback_from_item(i) for i in self._items(model, FEEDBACK_PREFIX, "feedback")]
+
+    def list_exclusions(self, model: str) -> list[FeedbackExclusion]:
+        items = self._items(model, EXCLUSION_PREFIX, "feedback exclusions")
+        return [exclusion_from_item(i) for i in items]
 
     def pending(self, model: str) -> int:
         try:
@@ -233,6 +231,77 @@ class DynamoFeedbackStore:
         return [_job_from_item(i) for i in self._items(model, JOB_PREFIX, "retrain jobs")]
 
 
+def query_prefix(
+    db: DynamoDBClient,
+    table: str,
+    model: str,
+    prefix: str,
+    what: str,
+    *,
+    attributes: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Every item of ``model`` whose sort key starts with ``prefix`` (consistent read); only
+    ``attributes`` of each when given."""
+    names = {"#m": "model", "#i": "item"}
+    projection: dict[str, Any] = {}
+    if attributes:
+        wanted = {f"#a{n}": name for n, name in enumerate(attributes)}
+        names.update(wanted)
+        projection = {"ProjectionExpression": ", ".join(wanted)}
+    try:
+        return list(
+            dynamo.query_all(
+                db,
+                TableName=table,
+                KeyConditionExpression="#m = :m AND begins_with(#i, :p)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":m": {"S": model}, ":p": {"S": prefix}},
+                ConsistentRead=True,
+                **projection,
+            )
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, f"{what} of {model}") from exc
+
+
+def exclusion_item(exclusion: FeedbackExclusion) -> dict[str, Any]:
+    criteria = exclusion.criteria
+    return dynamo.to_item(
+        {
+            "model": exclusion.model,
+            "item": EXCLUSION_PREFIX + exclusion.exclusion_id,
+            "exclusion_id": exclusion.exclusion_id,
+            "subject": criteria.subject,
+            "source": criteria.source,
+            "since": criteria.since,
+            "until": criteria.until,
+            "reason": exclusion.reason,
+            "created_by": exclusion.created_by,
+            "created_at": exclusion.created_at,
+            "lifted_by": exclusion.lifted_by,
+            "lifted_at": exclusion.lifted_at,
+        }
+    )
+
+
+def exclusion_from_item(values: dict[str, Any]) -> FeedbackExclusion:
+    return FeedbackExclusion(
+        exclusion_id=values["exclusion_id"],
+        model=values["model"],
+        criteria=FeedbackCriteria(
+            subject=values.get("subject"),
+            source=values.get("source"),
+            since=values.get("since"),
+            until=values.get("until"),
+        ),
+        reason=values.get("reason", ""),
+        created_by=values.get("created_by", ""),
+        created_at=values.get("created_at", ""),
+        lifted_by=values.get("lifted_by"),
+        lifted_at=values.get("lifted_at"),
+    )
+
+
 def _job_from_item(values: dict[str, Any]) -> RetrainJob:
     return RetrainJob(
         job_id=values["job_id"],
@@ -251,6 +320,8 @@ def parse_stream_keys(keys: dict[str, Any]) -> RetrainEvent | None:
     """The typed event a stream record of this table stands for (None: nothing to do).
 
     ``keys`` are the record's ``Keys`` as plain values (``{"model": "bank", "item": "COUNTER"}``).
+    Only the counter and jobs mean anything: feedback items, uploads, exclusions and erasure
+    audits (and the REMOVE records of erased feedback, which carry the same keys) do not.
     """
     model, item = keys.get("model"), keys.get("item")
     if not isinstance(model, str) or not isinstance(item, str) or not model:
@@ -293,7 +364,7 @@ def _conflicted(exc: ClientError) -> bool:
     return any(r.get("Code") == "TransactionConflict" for r in reasons)
 
 
-def _from_item(item: dict[str, Any]) -> FeedbackRecord:
+def feedback_from_item(item: dict[str, Any]) -> FeedbackRecord:
     return FeedbackRecord(
         feedback_id=item["feedback_id"],
         model=item["model"],

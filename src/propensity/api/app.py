@@ -22,9 +22,9 @@ from propensity.api.errors import register_error_handlers
 
 def all_routers() -> tuple[APIRouter, ...]:
     """Every router of the API, in the order ``/openapi.json`` documents them."""
-    from propensity.api.routes import admin, dashboard, feedback, predict
+    from propensity.api.routes import admin, admin_feedback, dashboard, feedback, predict
 
-    return (dashboard.router, predict.router, feedback.router, admin.router)
+    return (dashboard.router, predict.router, feedback.router, admin.router, admin_feedback.router)
 
 
 TITLE = "propensity"

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
+
+from propensity.clock import iso, parse_iso
+from propensity.records import FeedbackSource
 
 # Strict, so a value reaches the scorer and the feature checks as sent: lax validation would turn
 # ``true`` into 1 in a batch row or a feedback example, which a single prediction refuses (422).
@@ -134,6 +146,118 @@ class Health(BaseModel):
     status: str
     service: str = "propensity"
     version: str
+
+
+# --- admin: feedback provenance, exclusions, erasure
+
+
+def _iso_time(text: str) -> str:
+    moment = parse_iso(text)
+    if moment is None:
+        raise ValueError("not an ISO 8601 date or time (e.g. 2026-01-15T09:30:00Z)")
+    return iso(moment)
+
+
+# An ISO 8601 time, answered in the canonical UTC form; a date alone is its midnight (UTC).
+IsoTime = Annotated[str, StringConstraints(max_length=40), AfterValidator(_iso_time)]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+AuditReason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    Field(description="why (kept in the audit trail)"),
+]
+
+
+class FeedbackSourceCount(BaseModel):
+    subject: str = Field(description="the credential's subject that sent it")
+    source: str = Field(description="the route it came by: api, dashboard, chat, batch, upload")
+    items: int
+    positives: int
+    first_at: str
+    last_at: str
+
+
+class FeedbackSourcesOut(BaseModel):
+    model: str
+    total: int
+    sources: list[FeedbackSourceCount]
+
+
+class FeedbackCriteriaOut(BaseModel):
+    subject: str | None = None
+    source: str | None = None
+    since: str | None = Field(default=None, description="inclusive, UTC")
+    until: str | None = Field(default=None, description="exclusive, UTC")
+
+
+class StoredFeedbackOut(BaseModel):
+    feedback_id: str
+    created_at: str
+    source: str
+    subject: str
+    y: int
+    prediction_id: str | None
+    features: dict[str, Any]
+
+
+class FeedbackListOut(BaseModel):
+    model: str
+    criteria: FeedbackCriteriaOut
+    matching: int = Field(description="stored items the criteria match")
+    count: int = Field(description="items listed here (newest first, up to limit)")
+    items: list[StoredFeedbackOut]
+
+
+class ExclusionIn(BaseModel):
+    """Feedback to keep out of training: at least one criterion; every given one must match."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: Subject | None = None
+    source: FeedbackSource | None = None
+    since: IsoTime | None = Field(default=None, description="inclusive")
+    until: IsoTime | None = Field(default=None, description="exclusive; later than since")
+    reason: AuditReason
+
+
+class ExclusionOut(BaseModel):
+    exclusion_id: str
+    model: str
+    criteria: FeedbackCriteriaOut
+    reason: str
+    created_by: str
+    created_at: str
+    active: bool
+    lifted_by: str | None
+    lifted_at: str | None
+    matches_now: int = Field(description="stored items it matches now")
+
+
+class ExclusionsOut(BaseModel):
+    model: str
+    active: int
+    exclusions: list[ExclusionOut]
+
+
+class ErasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: Subject = Field(description="whose feedback to delete (every item of it)")
+    reason: AuditReason
+
+
+class ErasureOut(BaseModel):
+    erasure_id: str
+    model: str
+    subject_sha256: str = Field(description="the audit keeps the subject only as its SHA-256")
+    deleted: int
+    remaining: int = Field(description="still stored: repeat the request to delete them")
+    reason: str
+    requested_by: str
+    created_at: str
+
+
+class ErasuresOut(BaseModel):
+    model: str
+    erasures: list[ErasureOut]
 
 
 # --- error bodies (api/errors.py renders them; documented so clients and fuzzers can rely on them)

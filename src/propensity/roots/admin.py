@@ -1,12 +1,15 @@
-"""The admin function's wiring: registry operations, uploads and the admin credential."""
+"""The admin function's wiring: registry operations, feedback curation, uploads and the admin
+credential."""
 
 from __future__ import annotations
 
 from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.feedback_curation import DynamoFeedbackCuration
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.api.dependencies import Services
 from propensity.roots import authenticator, model_configs
+from propensity.service.feedback_admin import FeedbackCuration
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.uploads import UploadService
 from propensity.settings import AdminSettings
@@ -16,9 +19,16 @@ def admin_services(settings: AdminSettings) -> Services:
     configs = model_configs()
     artifacts = ObjectStore(settings.artifacts_bucket)
     feedback = DynamoFeedbackStore(settings.feedback_table)
+    curation = FeedbackCuration(configs, DynamoFeedbackCuration(settings.feedback_table))
     return Services(
         default_model=settings.default_model,
-        admin=RegistryAdmin(configs, DynamoRegistry(settings.registry_table), artifacts, feedback),
+        admin=RegistryAdmin(
+            configs,
+            DynamoRegistry(settings.registry_table),
+            artifacts,
+            feedback,
+            curation=curation,
+        ),
         authenticator=authenticator(settings),
         uploads=UploadService(configs, artifacts, feedback, presign=artifacts.presigned_put),
     )

@@ -9,7 +9,10 @@ from propensity.config import ModelConfig
 from propensity.records import (
     Candidate,
     ChampionAlias,
+    FeedbackErasure,
+    FeedbackExclusion,
     FeedbackRecord,
+    FeedbackStamp,
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
@@ -79,6 +82,43 @@ class FeedbackStore(Protocol):
 
     def consume(self, model: str, count: int) -> None:
         """Subtract ``count`` from the pending counter (after a version was written)."""
+
+    def list_exclusions(self, model: str) -> list[FeedbackExclusion]:
+        """Every exclusion recorded for ``model``, lifted ones included: training reads them
+        with the feedback, so no store can hand out feedback without its quarantine."""
+        ...
+
+
+class FeedbackCurationStore(Protocol):
+    """What admins do to stored feedback: list it, quarantine it, erase a subject's items."""
+
+    def stamps(self, model: str) -> list[FeedbackStamp]:
+        """Every feedback item's provenance and label, without features (cheap to read)."""
+        ...
+
+    def get_many(self, model: str, feedback_ids: Sequence[str]) -> list[FeedbackRecord]:
+        """The stored records of those ids (ids no longer stored are left out), in any order."""
+        ...
+
+    def list_exclusions(self, model: str) -> list[FeedbackExclusion]: ...
+
+    def put_exclusion(self, exclusion: FeedbackExclusion) -> None:
+        """Record a new exclusion; ConflictError when its id exists."""
+
+    def lift_exclusion(
+        self, model: str, exclusion_id: str, *, lifted_by: str, lifted_at: str
+    ) -> FeedbackExclusion:
+        """Mark an active exclusion lifted (the record stays); an exclusion lifted already is
+        returned as stored. NotFoundError when there is none of that id."""
+        ...
+
+    def delete_feedback(self, model: str, feedback_ids: Sequence[str]) -> int:
+        """Delete those feedback items (an id not stored is no error); how many were asked."""
+        ...
+
+    def put_erasure(self, erasure: FeedbackErasure) -> None: ...
+
+    def list_erasures(self, model: str) -> list[FeedbackErasure]: ...
 
 
 class UploadStore(Protocol):

@@ -1,4 +1,8 @@
-"""Operator actions on the registry: versions, manual promotion, rollback, retrain jobs."""
+"""Operator actions on the registry: versions, manual promotion, rollback, retrain jobs.
+
+It also hands out the feedback curation (``service.feedback_admin``) the admin function wires
+with it, so the admin routes reach both through one dependency.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from propensity.config import ModelConfig, config_for
 from propensity.errors import ArtifactError, ConflictError
 from propensity.records import ChampionAlias, PromotionEvent, RetrainJob
 from propensity.service.artifacts import load_verified
+from propensity.service.feedback_admin import FeedbackCuration
 from propensity.service.ports import ArtifactStore, JobStore, Registry
 
 
@@ -24,12 +29,21 @@ class RegistryAdmin:
         jobs: JobStore,
         *,
         clock: Callable[[], str] = now_iso,
+        curation: FeedbackCuration | None = None,
     ) -> None:
         self._configs = dict(configs)
         self._registry = registry
         self._artifacts = artifacts
         self._jobs = jobs
         self._clock = clock
+        self._curation = curation
+
+    @property
+    def curation(self) -> FeedbackCuration:
+        """Feedback provenance, exclusions and erasure (RuntimeError when not wired)."""
+        if self._curation is None:
+            raise RuntimeError("feedback curation is not wired into this function")
+        return self._curation
 
     def _known(self, model: str) -> None:
         config_for(self._configs, model)

@@ -1,6 +1,8 @@
 """Reading what a version trains on: base dataset, feedback and accepted uploads, as bytes.
 
-An unreadable source fails the retrain naming it; it is never silently left out.
+An unreadable source fails the retrain naming it; it is never silently left out. Feedback is
+read with its exclusions and screened through the active ones (``service.quarantine``): what
+they hold back is not trained on, and the training set records which applied and how much.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from propensity.config import ModelConfig
 from propensity.errors import DatasetError, NotFoundError, StorageError
 from propensity.records import TrainingSet, UploadedData
 from propensity.service.ports import ArtifactStore, DatasetStore, FeedbackStore, UploadStore
+from propensity.service.quarantine import screen
 
 
 class TrainingInputs:
@@ -30,8 +33,17 @@ class TrainingInputs:
         """Every byte and record the next version of ``config`` trains on."""
         base, location = self._datasets.read(config.dataset.source)
         uploads = tuple(self._uploaded(config.name))
-        feedback = tuple(self._feedback.list_for_model(config.name))
-        return TrainingSet(config.name, base, location, feedback, uploads)
+        exclusions = self._feedback.list_exclusions(config.name)
+        feedback, applied, excluded = screen(self._feedback.list_for_model(config.name), exclusions)
+        return TrainingSet(
+            config.name,
+            base,
+            location,
+            tuple(feedback),
+            uploads,
+            exclusions=applied,
+            feedback_excluded=excluded,
+        )
 
     def _uploaded(self, model: str) -> list[UploadedData]:
         if self._uploads is None:

@@ -107,7 +107,13 @@ def _admin_routes(api: Api) -> list[tuple[str, str]]:
 
 
 def _bank_path(template: str) -> str:
-    values = {"model": "bank", "version": "v1", "upload_id": HEX, "job_id": HEX}
+    values = {
+        "model": "bank",
+        "version": "v1",
+        "upload_id": HEX,
+        "job_id": HEX,
+        "exclusion_id": HEX,
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -103,6 +103,7 @@ _BEFORE_DECISION = [
     _step("s3", "GetObject", "datasets/users_behavior.csv.gz", "read the base data"),
     _step("dynamodb", "Query", "feedback UPLOAD#*", "list the uploads"),
     _step("s3", "GetObject", "uploads/telecom/…", "read an uploaded CSV"),
+    _step("dynamodb", "Query", "feedback EXCLUSION#*", "read the feedback exclusions"),
     _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
     _step("dynamodb", "GetItem", "registry ALIAS#champion", "read the champion alias"),
     _step("s3", "GetObject", "models/telecom/vN/scorecard.json", "read the champion scorecard"),
