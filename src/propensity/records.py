@@ -197,6 +197,10 @@ class UploadedData:
     sha256: str
     delimiter: str
     payload: bytes
+    # Provenance, matched by exclusions like a feedback item's.
+    subject: str = "anonymous"
+    created_at: str = ""
+    source: str = "upload"
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,7 @@ class TrainingSet:
     # left), and how many stored items they held back in all (an item two of them match once).
     exclusions: tuple[AppliedExclusion, ...] = ()
     feedback_excluded: int = 0
+    uploads_excluded: int = 0  # accepted uploads the same exclusions held back
 
     def lineage(self) -> dict[str, Any]:
         """What the version was trained on, named well enough to audit and to reproduce."""
@@ -234,6 +239,7 @@ class TrainingSet:
                 ({"upload_id": u.upload_id, "sha256": u.sha256} for u in self.uploads),
                 key=lambda u: u["upload_id"],
             ),
+            "uploads_excluded": self.uploads_excluded,
         }
 
     def fingerprint(self) -> str:

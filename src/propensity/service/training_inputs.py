@@ -8,10 +8,13 @@ they hold back is not trained on, and the training set records which applied and
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from propensity.config import ModelConfig
 from propensity.errors import DatasetError, NotFoundError, StorageError
-from propensity.records import TrainingSet, UploadedData
+from propensity.records import AppliedExclusion, TrainingSet, UploadedData
 from propensity.service.ports import ArtifactStore, DatasetStore, FeedbackStore, UploadStore
 from propensity.service.quarantine import screen
 
@@ -32,32 +35,63 @@ class TrainingInputs:
     def read(self, config: ModelConfig) -> TrainingSet:
         """Every byte and record the next version of ``config`` trains on."""
         base, location = self._datasets.read(config.dataset.source)
-        uploads = tuple(self._uploaded(config.name))
         exclusions = self._feedback.list_exclusions(config.name)
         feedback, applied, excluded = screen(self._feedback.list_for_model(config.name), exclusions)
+        # Uploads meet the same exclusions (by subject, source "upload" or time) and are read
+        # only when kept: an excluded file is never fetched.
+        uploads, applied_to_uploads, uploads_excluded = screen(
+            self._upload_records(config.name), exclusions
+        )
+        removed = {a.exclusion_id: a.removed for a in applied}
+        for a in applied_to_uploads:
+            removed[a.exclusion_id] = removed.get(a.exclusion_id, 0) + a.removed
         return TrainingSet(
             config.name,
             base,
             location,
             tuple(feedback),
-            uploads,
-            exclusions=applied,
+            tuple(self._read_upload(config.name, u) for u in uploads),
+            exclusions=tuple(AppliedExclusion(e, n) for e, n in removed.items()),
             feedback_excluded=excluded,
+            uploads_excluded=uploads_excluded,
         )
 
-    def _uploaded(self, model: str) -> list[UploadedData]:
+    def _upload_records(self, model: str) -> list[_StoredUpload]:
         if self._uploads is None:
             return []
-        found = []
-        for upload in self._uploads.list_uploads(model):
-            upload_id, key = str(upload["upload_id"]), str(upload["key"])
-            source = f"upload {upload_id} of {model} ({key})"
-            try:
-                payload = self._artifacts.get_bytes(key)
-            except (NotFoundError, StorageError) as exc:
-                raise DatasetError(source, f"cannot be read: {exc}") from exc
-            digest = hashlib.sha256(payload).hexdigest()
-            if digest != upload.get("sha256", digest):
-                raise DatasetError(source, "content differs from the SHA-256 recorded at upload")
-            found.append(UploadedData(upload_id, digest, str(upload["delimiter"]), payload))
-        return found
+        return [_StoredUpload(u) for u in self._uploads.list_uploads(model)]
+
+    def _read_upload(self, model: str, upload: _StoredUpload) -> UploadedData:
+        upload_id, key = str(upload.item["upload_id"]), str(upload.item["key"])
+        source = f"upload {upload_id} of {model} ({key})"
+        try:
+            payload = self._artifacts.get_bytes(key)
+        except (NotFoundError, StorageError) as exc:
+            raise DatasetError(source, f"cannot be read: {exc}") from exc
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != upload.item.get("sha256", digest):
+            raise DatasetError(source, "content differs from the SHA-256 recorded at upload")
+        return UploadedData(
+            upload_id,
+            digest,
+            str(upload.item["delimiter"]),
+            payload,
+            subject=upload.subject,
+            created_at=upload.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class _StoredUpload:
+    """An accepted upload's stored description, as exclusions match it (before it is read)."""
+
+    item: Mapping[str, Any]
+    source: str = "upload"
+
+    @property
+    def subject(self) -> str:
+        return str(self.item.get("subject", "anonymous"))
+
+    @property
+    def created_at(self) -> str:
+        return str(self.item.get("created_at", ""))

@@ -87,12 +87,18 @@ class UploadService:
         """The presigned PUT target: unfinished uploads expire (the bucket's lifecycle rule)."""
         return f"incoming/{model}/{upload_id}.csv"
 
-    def accept(self, model: str, payload: bytes, filename: str) -> tuple[ValidatedUpload, bool]:
-        """Validate, then store; the same file uploaded twice is stored and counted once."""
+    def accept(
+        self, model: str, payload: bytes, filename: str, *, subject: str = "anonymous"
+    ) -> tuple[ValidatedUpload, bool]:
+        """Validate, then store; the same file uploaded twice is stored and counted once.
+
+        ``subject`` (whose credential uploaded it) is its provenance, as for feedback: an
+        exclusion by subject, source ``upload`` or time window holds its rows out of training.
+        """
         upload = validate_labelled_csv(self._config(model), payload, filename or "labeled_csv")
         self._artifacts.put_bytes(self.key(model, upload.upload_id), payload, "text/csv")
         created = self._uploads.add_upload(
-            model, upload.upload_id, self._describe(upload, filename)
+            model, upload.upload_id, self._describe(upload, filename, subject)
         )
         return upload, created
 
@@ -112,15 +118,17 @@ class UploadService:
             "expires_in": expires_seconds,
         }
 
-    def complete(self, model: str, upload_id: str) -> tuple[ValidatedUpload, bool]:
+    def complete(
+        self, model: str, upload_id: str, *, subject: str = "anonymous"
+    ) -> tuple[ValidatedUpload, bool]:
         # One byte past the limit is enough for accept() to refuse it; a multi-GB PUT is never
         # read whole into the function's memory.
         payload = self._artifacts.get_bytes(
             self.incoming_key(model, upload_id), max_bytes=MAX_UPLOAD_BYTES + 1
         )
-        return self.accept(model, payload, f"upload {upload_id}")
+        return self.accept(model, payload, f"upload {upload_id}", subject=subject)
 
-    def _describe(self, upload: ValidatedUpload, filename: str) -> dict[str, Any]:
+    def _describe(self, upload: ValidatedUpload, filename: str, subject: str) -> dict[str, Any]:
         return {
             "rows": upload.rows,
             "positives": upload.positives,
@@ -129,4 +137,5 @@ class UploadService:
             "key": self.key(upload.model, upload.upload_id),
             "filename": filename[:200],
             "created_at": self._clock(),
+            "subject": subject,
         }

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from propensity.config import load_model_config
@@ -14,6 +15,7 @@ from propensity.errors import InvalidInputError, NotFoundError
 from propensity.records import FeedbackCriteria, FeedbackExclusion, FeedbackRecord
 from propensity.service import feedback_admin, quarantine
 from propensity.service.feedback_admin import FeedbackCuration
+from propensity.service.uploads import UploadService
 from tests.support.fakes import FakeFeedbackStore
 from tests.unit.service.conftest import World
 from tests.unit.service.test_retrain_orchestrator import orchestrator, telecom_rows
@@ -248,6 +250,32 @@ def test_the_next_retrain_leaves_out_excluded_feedback_and_its_lineage_says_so(
     everything = retrain.training_set(config)
     assert len(everything.feedback) == 30 and everything.exclusions == ()
     assert everything.fingerprint() != version.data_sha256
+
+
+def test_an_exclusion_also_holds_back_the_uploads_of_its_subject(
+    world: World, data_root: Path
+) -> None:
+    # Given two accepted uploads of labelled rows, one from a vendor an admin then excludes
+    config = load_model_config("telecom")
+    uploads = UploadService({"telecom": config}, world.artifacts, world.feedback_store)
+    accepted = {}
+    for subject, start in (("vendor-9", 100), ("ops", 200)):
+        rows = pd.DataFrame(telecom_rows(data_root, 20, start=start))
+        rows["is_ultra"] = rows["is_ultra"].astype(int)
+        upload, _ = uploads.accept(
+            "telecom", rows.to_csv(index=False).encode(), "rows.csv", subject=subject
+        )
+        accepted[subject] = upload
+    service = curation(world.feedback_store)
+    recorded = service.exclude("telecom", subject="vendor-9", reason="bad labels", actor="ops")
+    # When telecom is retrained
+    outcome = orchestrator(world, data_root).retrain("telecom", trigger="admin")
+    lineage = world.registry.get_version("telecom", outcome.version).extra["lineage"]
+    # Then only the other upload was trained on, and the lineage counts the one held back
+    kept = accepted["ops"]
+    assert lineage["uploads"] == [{"upload_id": kept.upload_id, "sha256": kept.sha256}]
+    assert lineage["uploads_excluded"] == 1
+    assert lineage["exclusions"] == [{"exclusion_id": recorded["exclusion_id"], "removed": 1}]
 
 
 def test_erasure_deletes_the_subjects_items_and_audits_it_by_hash(

@@ -110,7 +110,9 @@ def _retrain(
     if labeled_csv is not None:
         # Validated completely before anything is stored (422 names rows and columns).
         payload = labeled_csv.file.read(MAX_UPLOAD_BYTES + 1)
-        upload, created = uploads.accept(model, payload, labeled_csv.filename or "labeled_csv")
+        upload, created = uploads.accept(
+            model, payload, labeled_csv.filename or "labeled_csv", subject=identity.subject
+        )
         accepted = {**asdict(upload), "duplicate": not created}
     job = admin.request_retrain(model, actor=identity.subject)
     response.headers["Location"] = f"jobs/{job.job_id}"
@@ -167,7 +169,7 @@ def complete_upload(
     model: ModelName, upload_id: JobId, uploads: Uploads, identity: Identity
 ) -> dict[str, Any]:
     identity.require(model)
-    upload, created = uploads.complete(model, upload_id)
+    upload, created = uploads.complete(model, upload_id, subject=identity.subject)
     return {**asdict(upload), "duplicate": not created}
 
 
