@@ -1,5 +1,7 @@
 # The two set-up commands: `make run` (local service) and `make test`. Each bootstraps .venv.
-PYTHON ?= python3.11
+# The Lambda runtime's Python (python3.13). pyenv's python3.13 shim refuses unless the version is
+# selected, so a pyenv install is used directly when there is one.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -1,13 +1,14 @@
-#!/usr/bin/env python3.11
-"""Build one Lambda layer directory (``<out>/python/...``) for runtime python3.11 / x86_64.
+#!/usr/bin/env python3.13
+"""Build one Lambda layer directory (``<out>/python/...``) for runtime python3.13 / x86_64.
 
 Called by ``layers/<name>/Makefile`` (``sam build`` runs those through ``BuildMethod: makefile``).
-Standard library only; it must run under Python 3.11 because it writes 3.11 bytecode.
+Standard library only; it must run under Python 3.13 because it writes 3.13 bytecode.
 
 Steps, in order:
 
 1. ``pip install --target`` the pinned requirements (plus constraints for transitive packages) as
-   manylinux2014 x86_64 CPython 3.11 wheels, whatever the build machine is. No bytecode yet.
+   x86_64 CPython 3.13 wheels for the runtime's Amazon Linux 2023 (glibc 2.34: manylinux2014 or
+   manylinux_2_28), whatever the build machine is. No bytecode yet.
 2. Copy local packages (``--package``), without caches, package data included.
 3. Remove the distributions the Lambda runtime provides (``--runtime-provided``: boto3, botocore,
    s3transfer), which a dependency such as aws-xray-sdk may pull in: a copy in /opt/python would
@@ -17,7 +18,7 @@ Steps, in order:
    ``--keep`` protects files the libraries import at run time (numpy/_core/tests/_natype.py).
 5. Strip (``--strip``): ``strip --strip-unneeded`` the package extension modules (``*.so``), never
    the vendored libraries in ``*.libs/`` (auditwheel-patched OpenBLAS/gfortran).
-6. Compile to 3.11 bytecode with ``unchecked-hash`` invalidation: the pycs are used without
+6. Compile to 3.13 bytecode with ``unchecked-hash`` invalidation: the pycs are used without
    looking at source timestamps, which zip/unzip does not preserve, and Lambda's /opt is
    read-only so missing or stale pycs could never be written there. Everything is compiled,
    except inside the packages named with ``--compile-used-only`` (``all``: every package), where
@@ -43,7 +44,8 @@ import time
 import tomllib
 from pathlib import Path
 
-RUNTIME = (3, 11)
+RUNTIME = (3, 13)
+PYC_TAG = f".cpython-{RUNTIME[0]}{RUNTIME[1]}."
 # Build inputs nothing imports at run time: C/C++/Cython/Fortran sources and headers, static
 # libraries for compiling against numpy, and the meson build files sdists leave in wheels.
 SOURCE_SUFFIXES = (
@@ -134,7 +136,9 @@ def check_pyproject(requirements: Path, pyproject: Path, group: str, exclude: li
     log(f"pins match {pyproject.name} [{group}]: {len(have)} packages")
 
 
-def pip_install(target: Path, requirements: Path, constraints: Path | None, platform: str) -> None:
+def pip_install(
+    target: Path, requirements: Path, constraints: Path | None, platforms: list[str]
+) -> None:
     command = [
         sys.executable,
         "-m",
@@ -142,8 +146,7 @@ def pip_install(target: Path, requirements: Path, constraints: Path | None, plat
         "install",
         "--target",
         str(target),
-        "--platform",
-        platform,
+        *(arg for platform in platforms for arg in ("--platform", platform)),
         "--implementation",
         "cp",
         "--python-version",
@@ -382,7 +385,12 @@ def main() -> None:
         default=[],
         help="other built layer dirs the warmups may import from",
     )
-    parser.add_argument("--platform", default="manylinux2014_x86_64")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        default=None,
+        help="wheel platform tag (repeatable; default: what python3.13's Amazon Linux 2023 runs)",
+    )
     args = parser.parse_args()
 
     if sys.version_info[:2] != RUNTIME:
@@ -403,7 +411,12 @@ def main() -> None:
             check_pyproject(
                 args.requirements, args.pyproject, args.pyproject_group, args.pyproject_exclude
             )
-        pip_install(root, args.requirements, args.constraints, args.platform)
+        pip_install(
+            root,
+            args.requirements,
+            args.constraints,
+            args.platform or ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
+        )
     for package in args.package:
         if not (package / "__init__.py").is_file():
             raise SystemExit(f"--package {package} is not a Python package")
@@ -449,7 +462,7 @@ def main() -> None:
 
     if args.warmup:
         run_warmups(root, args.also, args.warmup, expect_pycs=True)
-    stray = [p for p in root.rglob("*.pyc") if ".cpython-311." not in p.name]
+    stray = [p for p in root.rglob("*.pyc") if PYC_TAG not in p.name]
     if stray:
         raise SystemExit(f"bytecode for another Python version: {stray[:5]}")
     log(

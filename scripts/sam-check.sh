@@ -4,7 +4,7 @@
 #   scripts/sam-check.sh            (from anywhere; it works from the repository root)
 #
 # Steps:
-#   1. tool venv .venv-sam (python3.11) with pinned aws-sam-cli + cfn-lint, created or refreshed
+#   1. tool venv .venv-sam (python3.13, the Lambda runtime) with pinned aws-sam-cli + cfn-lint, created or refreshed
 #      when the pins change; kept out of the project venv because sam-cli's pins clash with it;
 #   2. cfn-lint infra/template.yaml, then sam validate --lint;
 #   3. the template translated to CloudFormation offline and linted again (errors only), plus
@@ -16,9 +16,10 @@
 #   6. import check per function with Lambda's sys.path order (code, layers, runtime boto3):
 #      what handler.py imports must import from the function's own layers.
 #
-# Needs: python3.11 with venv/pip (pyenv or the distribution's python3.11 + python3.11-venv),
+# Needs: python3.13 with venv/pip (pyenv or the distribution's python3.13 + python3.13-venv),
 # make, binutils (strip), and access to PyPI. No Docker, no AWS account.
-# Environment: PYTHON311 (interpreter to create the venv with, default python3.11),
+# Environment: PYTHON313 (interpreter to create the venv with, default: pyenv's 3.13, else
+# python3.13),
 # SAM_CHECK_SPARE_MIB (warn below this headroom, default 20).
 set -euo pipefail
 
@@ -54,26 +55,29 @@ done
 # ---------------------------------------------------------------------------------------------
 step "tool venv ($VENV)"
 PINS="aws-sam-cli==${SAM_CLI_VERSION} cfn-lint==${CFN_LINT_VERSION}"
+STAMPED="$PINS on python3.13" # a tool venv of another Python is rebuilt
 STAMP="$VENV/.sam-check-pins"
-if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$PINS" ]]; then
-  PY="${PYTHON311:-python3.11}"
-  command -v "$PY" >/dev/null || die "$PY not found: install Python 3.11 (e.g. pyenv install 3.11) or set PYTHON311"
-  "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' ||
-    die "$PY is not Python 3.11 (the Lambda runtime): $("$PY" -V 2>&1)"
+if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$STAMPED" ]]; then
+  # pyenv's python3.13 shim refuses unless the version is selected: use the install directly.
+  PYENV_313=$(compgen -G "$HOME/.pyenv/versions/3.13*/bin/python3.13" | head -n 1 || true)
+  PY="${PYTHON313:-${PYENV_313:-python3.13}}"
+  command -v "$PY" >/dev/null || die "$PY not found: install Python 3.13 (e.g. pyenv install 3.13) or set PYTHON313"
+  "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' ||
+    die "$PY is not Python 3.13 (the Lambda runtime): $("$PY" -V 2>&1)"
   rm -rf "$VENV"
-  "$PY" -m venv "$VENV" || die "could not create $VENV (Debian/Ubuntu: apt-get install python3.11-venv)"
+  "$PY" -m venv "$VENV" || die "could not create $VENV (Debian/Ubuntu: apt-get install python3.13-venv)"
   # shellcheck disable=SC2086
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $PINS
-  printf '%s' "$PINS" >"$STAMP"
+  printf '%s' "$STAMPED" >"$STAMP"
 else
   echo "up to date: $PINS"
 fi
-# sam build's python3.11 builder and the layer Makefiles call `python3.11`: the venv's has pip.
+# sam build's python3.13 builder and the layer Makefiles call `python3.13`: the venv's has pip.
 export PATH="$ROOT/$VENV/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
-[[ "$(python3.11 -c 'import sys; print(sys.prefix)')" == "$ROOT/$VENV" ]] ||
-  die "python3.11 on PATH is not the tool venv's"
+[[ "$(python3.13 -c 'import sys; print(sys.prefix)')" == "$ROOT/$VENV" ]] ||
+  die "python3.13 on PATH is not the tool venv's"
 sam --version
 done_step
 
@@ -89,7 +93,7 @@ done_step
 # ---------------------------------------------------------------------------------------------
 step "translated template checks"
 mkdir -p .aws-sam
-python3.11 - "$TEMPLATE" .aws-sam/translated.json <<'PY'
+python3.13 - "$TEMPLATE" .aws-sam/translated.json <<'PY'
 """Translate the SAM template offline and check what the linters do not."""
 import json
 import sys
@@ -158,7 +162,7 @@ done_step
 
 # ---------------------------------------------------------------------------------------------
 step "unzipped sizes"
-python3.11 - "$BUILD_DIR" "$LIMIT_BYTES" "${SAM_CHECK_SPARE_MIB:-20}" <<'PY'
+python3.13 - "$BUILD_DIR" "$LIMIT_BYTES" "${SAM_CHECK_SPARE_MIB:-20}" <<'PY'
 """Sizes as Lambda counts them: the sum of the (uncompressed) sizes of the files in each zip."""
 import json
 import os
@@ -230,11 +234,11 @@ step "import check (Lambda-like sys.path)"
 # For each function: its code dir, then its layers, then a stand-in for the runtime's own
 # packages (boto3, botocore & co. linked from the tool venv), the order Lambda uses
 # (/var/task, /opt/python, /var/runtime). Imports what handler.py imports (not handler.py
-# itself: it loads settings and models at import) in an isolated python3.11 (-I -S -B: no
+# itself: it loads settings and models at import) in an isolated python3.13 (-I -S -B: no
 # site-packages can mask a missing module, nothing written into the build), with
 # AWS_LAMBDA_FUNCTION_NAME set so powertools behaves as in Lambda (Tracer needs aws_xray_sdk).
 # The retrain function must also import the training stack.
-python3.11 - "$BUILD_DIR" <<'PY'
+python3.13 - "$BUILD_DIR" <<'PY'
 import ast
 import importlib.util
 import os
