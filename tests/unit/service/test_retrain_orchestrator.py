@@ -14,6 +14,7 @@ from propensity.adapters.datasets import DirectoryDatasets
 from propensity.config import load_model_config
 from propensity.errors import DatasetError
 from propensity.records import FeedbackCounted, RetrainJob, RetrainJobQueued
+from propensity.service.catalog import ModelCatalog
 from propensity.service.retraining import RetrainOrchestrator, summary
 from propensity.service.uploads import UploadService
 from propensity.training.candidate import SklearnTrainer
@@ -167,6 +168,12 @@ def test_the_version_record_reports_the_feedback_hold_out_beside_the_base_split(
     assert v2.extra["gate"]["evidence"]["rows"] == 643  # the base held-out rows
     assert v2.extra["lineage"]["feedback_held_out_rows"] == held
     assert v2.extra["feedback_rows"] == 300 - held
+    # And the public metrics history shows its headline next to the version's metrics
+    configs = {m: retrain.config(m) for m in retrain.models}
+    catalog = ModelCatalog(configs, world.registry, world.predictions, world.artifacts)
+    shown = catalog.history("telecom", limit=5)["versions"][0]["feedback_holdout"]
+    assert (shown["status"], shown["rows"]) == ("reported", held)
+    assert shown["models"]["champion"]["roc_auc"] == report["models"]["champion"]["roc_auc"]
     # Given 150 more rows, when retrained again
     more = send_fresh_feedback(world, data_root, 150, start=300)
     v3 = world.registry.get_version("telecom", retrain.retrain("telecom", trigger="stream").version)
