@@ -535,7 +535,8 @@ function holdoutLine(report) {
   if (!report) return null;
   const attributes = { class: "holdout", "data-testid": "feedback-holdout" };
   if (report.status !== "reported") {
-    const why = report.status === "disabled" ? "off" : `${report.rows} rows, too few to measure`;
+    const few = report.rows === 0 ? "no rows" : `${report.rows} rows, too few to measure`;
+    const why = report.status === "disabled" ? "off" : few;
     return h("p", attributes, `feedback hold-out: ${why}`);
   }
   const names = { candidate: "this version", champion: "champion", reference: "reference" };
