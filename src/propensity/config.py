@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from propensity.config_chat import ChatConfig
 from propensity.errors import ConfigError, UnknownModelError
 
 MODEL_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -210,6 +211,13 @@ class EvaluationConfig(_Strict):
     bootstrap_resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
     bootstrap_seed: int = 42
+    # Feedback whose id hashes below this share (SHA-256, so the same row lands on the same side
+    # at every retrain) is never trained on: a second held-out set of fresh labels, reported
+    # beside the base split; the gate decides on the base split alone. 0 turns it off. Raising
+    # the share only takes rows out of training; lowering it hands held-out rows to training.
+    feedback_holdout_share: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    # Fewer held-out feedback rows than this are reported as too few, without metrics.
+    feedback_holdout_min_rows: Annotated[int, Field(ge=1)] = 30
 
     @property
     def out_of_time(self) -> bool:
@@ -248,49 +256,6 @@ class DriftConfig(_Strict):
     min_psi: Annotated[float, Field(ge=0)] = 0.1
     # Quantile bins of the reference for a numeric feature's PSI.
     bins: Annotated[int, Field(ge=2, le=50)] = 10
-
-
-class ChatFeatureConfig(_Strict):
-    """How people name one feature in a chat message (see the README's chat section)."""
-
-    # Words naming the feature, by language (the language also tells how to reply).
-    es: list[str] = Field(default_factory=list)
-    en: list[str] = Field(default_factory=list)
-    # Words written next to a number of this feature, with the factor to the feature's unit.
-    units: dict[str, float] = Field(default_factory=dict)
-    # Synonyms of each category value (the value itself is always understood too).
-    values: dict[str, list[str]] = Field(default_factory=dict)
-    # The category meant when a value is negated ("not married" = single).
-    opposites: dict[str, str] = Field(default_factory=dict)
-    # Synonyms that count only in a clause that also names the feature ("may" the month).
-    ambiguous: list[str] = Field(default_factory=list)
-    # Every value counts only in a clause naming the feature ("previous campaign ... failed").
-    needs_alias: bool = False
-    # A word right before the number that means it is not this feature ("worked 42 years").
-    not_after: list[str] = Field(default_factory=list)
-    # A number next to a value of this categorical feature is this feature ("15 de junio").
-    next_to: str | None = None
-    # A number standing alone in a clause ("student, 21, single") is this feature.
-    bare_number: bool = False
-
-
-class ChatPhrase(_Strict):
-    """Fixed wordings that set several features at once ("never contacted")."""
-
-    says: Annotated[list[str], Field(min_length=1)]
-    sets: Annotated[dict[str, float | str], Field(min_length=1)]
-
-
-class ChatConfig(_Strict):
-    """The model's chat lexicon. Without it, feature names and category values are understood
-    as they are written."""
-
-    examples: list[str] = Field(default_factory=list)
-    # How a yes/no question is answered; a categorical with a yes and a no category is binary.
-    yes: list[str] = Field(default_factory=lambda: ["yes", "si", "sí", "true"])
-    no: list[str] = Field(default_factory=lambda: ["no", "false", "none"])
-    features: dict[str, ChatFeatureConfig] = Field(default_factory=dict)
-    phrases: list[ChatPhrase] = Field(default_factory=list)
 
 
 class ModelConfig(_Strict):

@@ -273,6 +273,9 @@ class Candidate:
     lineage: Mapping[str, Any] = field(default_factory=dict)
     # The gate's numbers (training.gate_evidence), measured on the same held-out rows.
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    # Candidate and comparators on the held-out share of the feedback (training.feedback_holdout):
+    # reported beside the base split, never read by the gate.
+    feedback_holdout: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

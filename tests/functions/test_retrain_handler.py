@@ -54,7 +54,10 @@ def test_stream_record_retrains_the_model_once(
     assert result == {"batchItemFailures": []}
     versions = published._registry.list_versions("bank")
     assert [v.version for v in versions] == ["v2", "v1"]
-    assert versions[0].trigger == "stream" and versions[0].extra["feedback_rows"] == 3
+    assert versions[0].trigger == "stream"
+    # (fb0..fb2 all hash outside the feedback hold-out at bank's share of 0.2: all are trained on)
+    assert versions[0].extra["feedback_rows"] == 3
+    assert versions[0].extra["lineage"]["feedback_held_out_selected"] == 0
     assert published.pending_feedback("bank") == 0
     # And the same record delivered again finds nothing pending: no third version
     assert invoke(handler, load_event("feedback-stream.json")) == {"batchItemFailures": []}

@@ -325,6 +325,9 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
     assert "v2" in page.inner_text("#job")
     page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2].champion")
     assert page.is_hidden("#error-banner")
+    # And its feedback hold-out is named: an upload alone brings no feedback to measure on
+    holdout = page.locator("tr[data-version=v2] [data-testid=feedback-holdout]")
+    assert holdout.inner_text() == "feedback hold-out: no rows"
     screenshot(page, "models")
 
     # When v1 is promoted back by hand, then rolled back

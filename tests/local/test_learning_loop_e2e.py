@@ -94,11 +94,13 @@ def test_three_feedback_posts_make_exactly_one_retrain_that_is_then_served(
             {"X-Admin-Token": stack.feedback_token},
         )
     stack.drain_streams()
-    # Then exactly one new version exists, trained on the three examples, and it serves
+    # Then exactly one new version exists, made of the three examples (each trained on or, when
+    # its id hashes into the feedback hold-out, kept out to measure on), and it serves
     listed = versions(stack, "telecom")
     assert [v["version"] for v in listed["versions"]] == ["v2", "v1"]
     assert listed["versions"][0]["trigger"] == "stream"
-    assert listed["versions"][0]["extra"]["feedback_rows"] == 3
+    extra = listed["versions"][0]["extra"]
+    assert extra["feedback_rows"] + extra["lineage"]["feedback_held_out_selected"] == 3
     if listed["champion"] == "v2":
         assert predict(stack, "telecom", TELECOM_ROW)["version"] == "v2"
 

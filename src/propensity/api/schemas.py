@@ -134,6 +134,10 @@ class VersionMetrics(BaseModel):
     champion: bool
     reason: str
     metrics: dict[str, float]
+    feedback_holdout: dict[str, Any] | None = Field(
+        default=None,
+        description="the version's numbers on its held-out feedback (reported, not gated)",
+    )
 
 
 class MetricsHistory(BaseModel):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from propensity.chat.text import Token, normalise, words_of
-from propensity.config import ChatFeatureConfig, ModelConfig
+from propensity.config import ModelConfig
+from propensity.config_chat import ChatFeatureConfig
 from propensity.scoring.specs import FeatureSpec
 
 MeaningKind = Literal["alias", "value", "phrase", "yes", "no", "negation", "multiplier"]

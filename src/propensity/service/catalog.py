@@ -113,6 +113,7 @@ class ModelCatalog:
                     "champion": champion is not None and v.version == champion.version,
                     "reason": v.reason,
                     "metrics": v.metrics,
+                    "feedback_holdout": holdout_summary(v.extra.get("feedback_holdout")),
                 }
                 for v in versions
             ],
@@ -138,3 +139,18 @@ class ModelCatalog:
         except ValueError as exc:  # hash matched the registry, so the registry row is wrong
             raise ArtifactError(f"{model} {version}: {EVALUATION_FILE} is not JSON") from exc
         return {**evaluation, "model": model, "version": version, "status": record.status}
+
+
+def holdout_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The feedback hold-out's headline (rows, status, each model's ROC-AUC, log-loss, Brier and
+    mean prediction) from a version's full report; None for versions trained without one."""
+    if not report:
+        return None
+    keep = ("roc_auc", "log_loss", "brier", "mean_prediction")
+    return {
+        **{k: report.get(k) for k in ("status", "reason", "rows", "positives", "observed_rate")},
+        "models": {
+            name: {k: numbers.get(k) for k in keep}
+            for name, numbers in report.get("models", {}).items()
+        },
+    }

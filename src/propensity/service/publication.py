@@ -85,6 +85,13 @@ class Publisher:
                 "champion_metrics": champion_metrics or {},
                 "lineage": dict(candidate.lineage),
                 "gate": {**decision.record(), "evidence": dict(candidate.evidence)},
+                # Fresh labels kept out of training, scored beside the base split: reported,
+                # never part of the decision above.
+                **(
+                    {"feedback_holdout": dict(candidate.feedback_holdout)}
+                    if candidate.feedback_holdout
+                    else {}
+                ),
                 **({"job_id": job_id} if job_id else {}),
             },
         )

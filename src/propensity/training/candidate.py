@@ -21,6 +21,7 @@ from propensity.records import Candidate, FeedbackRecord, TrainingSet
 from propensity.scoring import Scorer
 from propensity.training.dataset import load_labelled_csv, parse_dataset
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
+from propensity.training.feedback_holdout import frame_scores, holdout_report, split_feedback
 from propensity.training.gate_evidence import gate_evidence
 from propensity.training.train import (
     SCORECARD_FILE,
@@ -57,11 +58,7 @@ def feedback_frame(config: ModelConfig, records: Sequence[FeedbackRecord]) -> pd
 
 def held_out_scores(scorer: Scorer, trained: TrainedModel) -> NDArray[Any]:
     """``scorer`` (e.g. the champion) on the candidate's held-out rows."""
-    config = trained.config
-    test = trained.test_frame
-    rows = test[config.features.all].astype(object).where(test[config.features.all].notna(), None)
-    records = [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
-    return np.array([scorer.score(r).probability for r in records])
+    return frame_scores(scorer, trained.config, trained.test_frame)
 
 
 def _evidence(
@@ -91,6 +88,7 @@ def candidate_from(
     *,
     comparators: Mapping[str, Scorer] | None = None,
     lineage: Mapping[str, Any] | None = None,
+    feedback_holdout: Mapping[str, Any] | None = None,
 ) -> Candidate:
     """Render a trained model's artifacts and score the comparators on its held-out rows."""
     files = render_artifacts(trained, plots=False, profile=None)
@@ -109,6 +107,7 @@ def candidate_from(
         data_sha256=str(trained.training["data_sha256"]),
         lineage=dict(lineage or {}),
         evidence=evidence,
+        feedback_holdout=dict(feedback_holdout or {}),
     )
 
 
@@ -127,10 +126,14 @@ class SklearnTrainer:
             self._bases[key] = parse_dataset(config, data.base, data.base_location)
         return self._bases[key]
 
-    def extra_rows(self, config: ModelConfig, data: TrainingSet) -> pd.DataFrame:
-        """Feedback and accepted uploads as training rows (added to the training split only)."""
+    def extra_rows(
+        self, config: ModelConfig, feedback: Sequence[FeedbackRecord], data: TrainingSet
+    ) -> pd.DataFrame:
+        """``feedback`` (the part not held out) and the accepted uploads as training rows, added
+        to the training split only. Uploads are batches an admin accepted, not feedback: none of
+        their rows is held out."""
         columns = [*config.features.all, config.target.column]
-        frames = [feedback_frame(config, data.feedback)]
+        frames = [feedback_frame(config, feedback)]
         for upload in data.uploads:
             frame = load_labelled_csv(
                 upload.payload, f"upload {upload.upload_id}", config, delimiter=upload.delimiter
@@ -148,9 +151,24 @@ class SklearnTrainer:
     ) -> Candidate:
         base = self._base(config, data)
         train, test = split_frame(base, config)
-        extra, excluded = without_held_out_rows(config, test, self.extra_rows(config, data))
+        kept, chosen = split_feedback(data.feedback, config.evaluation.feedback_holdout_share)
+        held, held_excluded = held_out_feedback(config, train, test, chosen)
+        extra = self.extra_rows(config, kept, data)
+        extra, excluded = without_held_out_rows(config, test, extra)
+        # A copy of a held-out feedback row (another id, the same features) is not trained on
+        # either: the feedback hold-out would measure memory, as the base split would.
+        extra, copies = without_held_out_rows(config, held, extra)
         extra, screened = admissible_rows(config, train, extra)
-        lineage = {**data.lineage(), "held_out_matches_excluded": excluded, **screened}
+        lineage = {
+            **data.lineage(),
+            **screened,
+            "held_out_matches_excluded": excluded + held_excluded["base_held_out_matches"],
+            "out_of_range_excluded": screened["out_of_range_excluded"]
+            + held_excluded["out_of_range"],
+            "feedback_held_out_selected": len(chosen),
+            "feedback_held_out_rows": len(held),
+            "feedback_held_out_matches_excluded": copies,
+        }
         trained = train_model(
             config,
             base,
@@ -159,7 +177,37 @@ class SklearnTrainer:
             data_sha256=data.fingerprint(),
             metadata_extra={"lineage": lineage},
         )
-        return candidate_from(trained, comparators=comparators, lineage=lineage)
+        # Reported beside the base split; the gate decides on the base held-out rows alone.
+        report = holdout_report(
+            config,
+            held,
+            lambda frame: trained.pipeline.predict_proba(frame[config.features.all])[:, 1],
+            comparators,
+            selected=len(chosen),
+            excluded=held_excluded,
+        )
+        return candidate_from(
+            trained, comparators=comparators, lineage=lineage, feedback_holdout=report
+        )
+
+
+def held_out_feedback(
+    config: ModelConfig, train: pd.DataFrame, test: pd.DataFrame, chosen: Sequence[FeedbackRecord]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The hash-chosen feedback as rows to score, and how many were left out, by reason.
+
+    A copy of a base row (held-out or trained on: the features of a row every version has seen)
+    is not fresh data, and a row training would refuse for its range is no evidence of how a
+    version does on the rows it accepts: they are left out.
+    """
+    rows, matches = without_held_out_rows(config, test, feedback_frame(config, chosen))
+    rows, seen = without_held_out_rows(config, train, rows)
+    in_range = in_training_range(config, train, rows)
+    return rows[in_range].reset_index(drop=True), {
+        "base_held_out_matches": matches,
+        "base_training_matches": seen,
+        "out_of_range": int((~in_range).sum()),
+    }
 
 
 def without_held_out_rows(
@@ -193,16 +241,7 @@ def admissible_rows(
     rules = config.feedback
     if extra.empty:
         return extra, {"out_of_range_excluded": 0, "new_categories_as_unknown": 0}
-    keep = np.ones(len(extra), dtype=bool)
-    for name in config.features.numeric:
-        values = extra[name].to_numpy(dtype=float)
-        if name in rules.bounds:
-            low, high = rules.bounds[name]
-        else:
-            low, high = float(train[name].min()), float(train[name].max())
-            width = (high - low) or max(abs(high), 1.0)
-            low, high = low - rules.range_margin * width, high + rules.range_margin * width
-        keep &= np.isnan(values) | ((values >= low) & (values <= high))
+    keep = in_training_range(config, train, extra)
     kept = extra[keep].reset_index(drop=True)
     unknown = 0
     for name in config.features.categorical:
@@ -216,6 +255,25 @@ def admissible_rows(
         "out_of_range_excluded": int((~keep).sum()),
         "new_categories_as_unknown": unknown,
     }
+
+
+def in_training_range(
+    config: ModelConfig, train: pd.DataFrame, extra: pd.DataFrame
+) -> NDArray[np.bool_]:
+    """Which rows of ``extra`` have every number within ``feedback.bounds``, else within the
+    training range widened by ``range_margin`` times its width (missing numbers pass)."""
+    rules = config.feedback
+    keep = np.ones(len(extra), dtype=bool)
+    for name in config.features.numeric:
+        values = extra[name].to_numpy(dtype=float)
+        if name in rules.bounds:
+            low, high = rules.bounds[name]
+        else:
+            low, high = float(train[name].min()), float(train[name].max())
+            width = (high - low) or max(abs(high), 1.0)
+            low, high = low - rules.range_margin * width, high + rules.range_margin * width
+        keep &= np.isnan(values) | ((values >= low) & (values <= high))
+    return keep
 
 
 def _row_hashes(frame: pd.DataFrame) -> NDArray[Any]:

@@ -230,16 +230,26 @@ def test_genuine_new_data_is_still_promoted(data_root: Path) -> None:
     # When the future rows arrive with their true labels
     loop.send(future, future["y"].to_numpy())
     outcome = loop.round()
+    holdout = loop.registry.get_version("bank", outcome.version).extra["feedback_holdout"]
+    models = holdout.get("models", {})
     record(
         "learning",
         {
             "genuine_rows": len(future),
             "genuine_promoted": outcome.promoted,
             "genuine_reason": outcome.reason[:200],
+            "genuine_feedback_held_out_rows": holdout["rows"],
+            **{
+                f"genuine_feedback_held_out_roc_auc_{name}": round(numbers["roc_auc"], 4)
+                for name, numbers in models.items()
+            },
         },
     )
-    # Then the candidate is promoted: the gate is not so strict that it never promotes
+    # Then the candidate is promoted (trained on the rows outside the feedback hold-out): the
+    # gate is not so strict that it never promotes
     assert outcome.promoted, outcome.reason
+    # And the held-out fifth of that feedback is reported for the candidate and the champion
+    assert holdout["status"] == "reported" and {"candidate", "champion"} <= set(models)
 
 
 @pytest.mark.parametrize("copies", [1, 3])
@@ -297,13 +307,17 @@ def test_a_flood_of_fresh_categories_cannot_grow_the_scorecard(bank_loop: Loop) 
         {
             "category_flood_rows": len(flood),
             "category_flood_as_unknown": version.extra["lineage"]["new_categories_as_unknown"],
+            "category_flood_held_out": version.extra["lineage"]["feedback_held_out_rows"],
             "category_flood_scorecard_bytes": len(scorecard),
             "category_flood_model_detail_bytes": len(detail),
         },
     )
-    # Then the fresh strings were trained as unknown, and the scorecard and GET /models/bank stay
-    # small (far below the gate's limit and Lambda's 6 MB answer)
-    assert version.extra["lineage"]["new_categories_as_unknown"] == len(flood)
+    # Then the fresh strings were trained as unknown (every row but the feedback hold-out's,
+    # which is not trained on), and the scorecard and GET /models/bank stay small (far below the
+    # gate's limit and Lambda's 6 MB answer)
+    lineage = version.extra["lineage"]
+    assert 0 < lineage["feedback_held_out_rows"] < len(flood) // 4
+    assert lineage["new_categories_as_unknown"] == len(flood) - lineage["feedback_held_out_rows"]
     assert len(scorecard) < bank_loop.config.promotion.max_scorecard_bytes
     assert len(detail) < 1_000_000
 

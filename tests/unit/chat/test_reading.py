@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from propensity.chat import build_lexicon, extract, lexicon_for, normalise, parse_number
-from propensity.config import ChatConfig, ModelConfig
+from propensity.config import ModelConfig
+from propensity.config_chat import ChatConfig
 from propensity.scoring import Scorer
 from tests.support.chat_lexicons import lexicon, model_config, specs_from_data
 from tests.unit.scoring.test_scorer import make_card

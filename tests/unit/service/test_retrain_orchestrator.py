@@ -14,9 +14,11 @@ from propensity.adapters.datasets import DirectoryDatasets
 from propensity.config import load_model_config
 from propensity.errors import DatasetError
 from propensity.records import FeedbackCounted, RetrainJob, RetrainJobQueued
+from propensity.service.catalog import ModelCatalog
 from propensity.service.retraining import RetrainOrchestrator, summary
 from propensity.service.uploads import UploadService
 from propensity.training.candidate import SklearnTrainer
+from propensity.training.feedback_holdout import is_held_out
 from tests.support.fakes import FakeArtifacts, FakeFeedbackStore, FakeRegistry
 from tests.unit.service.conftest import World
 
@@ -25,7 +27,8 @@ NOW = "2026-12-02T06:00:00.000+00:00"
 
 def telecom_rows(data_root: Path, n: int, start: int = 0) -> list[dict[str, float]]:
     frame = pd.read_csv(
-        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes()))
+        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes())),
+        float_precision="round_trip",  # the file's numbers, as the service parses them
     )
     return frame.iloc[start : start + n].to_dict("records")  # type: ignore[return-value]
 
@@ -34,6 +37,20 @@ def send_feedback(world: World, data_root: Path, n: int, start: int = 0) -> None
     for i, row in enumerate(telecom_rows(data_root, n, start)):
         label = int(row.pop("is_ultra"))
         world.feedback.submit("telecom", label=label, features=row, idempotency_key=f"k{start + i}")
+
+
+def send_fresh_feedback(world: World, data_root: Path, n: int, start: int = 0) -> list[str]:
+    """Real subscribers' usage nudged off the base rows (new to every model), with their true
+    labels; returns the stored feedback ids."""
+    ids = []
+    for i, row in enumerate(telecom_rows(data_root, n, start)):
+        label = int(row.pop("is_ultra"))
+        nudged = {**row, "minutes": row["minutes"] + 0.37, "mb_used": row["mb_used"] + 1.5}
+        record, _ = world.feedback.submit(
+            "telecom", label=label, features=nudged, idempotency_key=f"fresh{start + i}"
+        )
+        ids.append(record.feedback_id)
+    return ids
 
 
 class DatasetsBrokenFor(DirectoryDatasets):
@@ -129,6 +146,41 @@ def test_an_uploaded_file_is_in_the_lineage_and_a_missing_one_fails_naming_it(
     # Then the next retrain fails naming it, rather than training without it
     with pytest.raises(DatasetError, match=upload.upload_id):
         retrain.retrain("telecom", trigger="stream")
+
+
+def test_the_version_record_reports_the_feedback_hold_out_beside_the_base_split(
+    world: World, data_root: Path
+) -> None:
+    # Given 300 fresh labelled rows as feedback
+    ids = send_fresh_feedback(world, data_root, 300)
+    share = load_model_config("telecom").evaluation.feedback_holdout_share
+    held = sum(is_held_out(i, share) for i in ids)
+    retrain = orchestrator(world, data_root)
+    # When retrained
+    v2 = world.registry.get_version("telecom", retrain.retrain("telecom", trigger="stream").version)
+    # Then the version record carries the report: the held-out rows, and candidate, champion
+    # and reference scored on them; the gate's evidence stays the base split's
+    report = v2.extra["feedback_holdout"]
+    assert report["status"] == "reported" and report["rows"] == held
+    assert set(report["models"]) == {"candidate", "champion", "reference"}
+    assert set(report["against"]) == {"champion", "reference"}
+    assert report["used_by_gate"] is False and "feedback_holdout" not in v2.extra["gate"]
+    assert v2.extra["gate"]["evidence"]["rows"] == 643  # the base held-out rows
+    assert v2.extra["lineage"]["feedback_held_out_rows"] == held
+    assert v2.extra["feedback_rows"] == 300 - held
+    # And the public metrics history shows its headline next to the version's metrics
+    configs = {m: retrain.config(m) for m in retrain.models}
+    catalog = ModelCatalog(configs, world.registry, world.predictions, world.artifacts)
+    shown = catalog.history("telecom", limit=5)["versions"][0]["feedback_holdout"]
+    assert (shown["status"], shown["rows"]) == ("reported", held)
+    assert shown["models"]["champion"]["roc_auc"] == report["models"]["champion"]["roc_auc"]
+    # Given 150 more rows, when retrained again
+    more = send_fresh_feedback(world, data_root, 150, start=300)
+    v3 = world.registry.get_version("telecom", retrain.retrain("telecom", trigger="stream").version)
+    # Then the rows held out before are held out still: only the new rows not held out were added
+    held_more = sum(is_held_out(i, share) for i in more)
+    assert v3.extra["feedback_holdout"]["rows"] == held + held_more
+    assert v3.rows_train - v2.rows_train == 150 - held_more
 
 
 def test_typed_events_drive_the_retrain(world: World, data_root: Path) -> None:

@@ -480,7 +480,13 @@ async function renderVersions() {
       h("td", {}, v.created_at.replace("T", " ").slice(0, 19)),
       h("td", {}, number(v.metrics.roc_auc)),
       h("td", {}, number(v.metrics.f1)),
-      h("td", { class: "reason" }, v.reason || "", gateDetails(v.extra && v.extra.gate)),
+      h(
+        "td",
+        { class: "reason" },
+        v.reason || "",
+        gateDetails(v.extra && v.extra.gate),
+        holdoutLine(v.feedback_holdout),
+      ),
       h(
         "td",
         {},
@@ -520,6 +526,25 @@ function gateDetails(gate) {
         ),
       ),
     ),
+  );
+}
+
+// The version on its held-out feedback (fresh labels it was not trained on): reported beside
+// the base split, not part of the gate's decision.
+function holdoutLine(report) {
+  if (!report) return null;
+  const attributes = { class: "holdout", "data-testid": "feedback-holdout" };
+  if (report.status !== "reported") {
+    const few = report.rows === 0 ? "no rows" : `${report.rows} rows, too few to measure`;
+    const why = report.status === "disabled" ? "off" : few;
+    return h("p", attributes, `feedback hold-out: ${why}`);
+  }
+  const names = { candidate: "this version", champion: "champion", reference: "reference" };
+  const aucs = Object.entries(report.models).map(([name, m]) => `${names[name] || name} ${number(m.roc_auc)}`);
+  return h(
+    "p",
+    attributes,
+    `feedback hold-out, ${report.rows} rows (${report.positives} positive): ROC-AUC ${aucs.join(" · ")}`,
   );
 }
 
