@@ -35,6 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
 PREDICT_HANDLER = REPO / "functions" / "predict" / "handler.py"
+LAMBDA_RUNTIME_MODULES = REPO / "src" / "propensity" / "local" / "lambda_runtime"
 BASELINE_HANDLER = REPO / "bench" / "baseline_handler.py"
 FLOOR_HANDLER = REPO / "bench" / "floor_handler.py"
 SIZES_FILE = REPO / ".aws-sam" / "sizes.json"
@@ -917,7 +918,14 @@ def _run_with_stack(
             "BASELINE_THRESHOLD": str(threshold),
         }
         env.setdefault("API_BASE_PATH", "/dev")
+        # snapshot_restore_py, which Lambda's runtime provides, from the local run's stand-in
+        # (for the spawned cold starts and the in-process handlers alike).
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (env.get("PYTHONPATH"), str(LAMBDA_RUNTIME_MODULES)) if p
+        )
         os.environ.update(env)
+        if str(LAMBDA_RUNTIME_MODULES) not in sys.path:
+            sys.path.append(str(LAMBDA_RUNTIME_MODULES))
         report["model"] = {
             "name": MODEL,
             "version": "v1",

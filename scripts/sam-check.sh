@@ -145,9 +145,25 @@ for name, resource in resources.items():
         for key in props.get("RouteSettings", {}):
             if key not in routes:
                 errors.append(f"{name}: RouteSettings key {key!r} is not a route of the API")
+        # SnapStart restores only published versions: every route must invoke a function's
+        # alias (AutoPublishAlias), never $LATEST.
+        for path, item in body.get("paths", {}).items():
+            for method, operation in item.items():
+                if method.startswith("x-"):
+                    continue
+                uri = json.dumps(operation.get("x-amazon-apigateway-integration", {}).get("uri"))
+                if "Aliaslive}" not in uri:
+                    errors.append(f"{name}: {method.upper()} {path} does not invoke an alias")
+for name, resource in resources.items():
+    if resource["Type"] == "AWS::Lambda::Version" and name.startswith(
+        ("PredictFunction", "FeedbackFunction", "AdminFunction")
+    ):
+        function = resources[resource["Properties"]["FunctionName"]["Ref"]]
+        if function["Properties"].get("SnapStart") != {"ApplyOn": "PublishedVersions"}:
+            errors.append(f"{name}: its function has no SnapStart on published versions")
 if errors:
     sys.exit("template checks failed:\n  " + "\n  ".join(errors))
-print(f"translated: {len(resources)} resources, ESM/route checks ok")
+print(f"translated: {len(resources)} resources, ESM/route/alias/SnapStart checks ok")
 PY
 # Warnings are skipped on purpose: the translation resolves some parameters itself (W2001 on
 # CorsAllowedOrigins, W1020 on layer names); the source template was linted with warnings above.
@@ -262,6 +278,12 @@ for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3
         continue
     source = spec.submodule_search_locations[0] if spec.submodule_search_locations else spec.origin
     os.symlink(source, os.path.join(runtime, os.path.basename(source)))
+# snapshot_restore_py (SnapStart's runtime hooks) ships in the python3.12+ runtimes, never in a
+# layer: the local run's stand-in plays it here.
+os.symlink(
+    os.path.abspath("src/propensity/local/lambda_runtime/snapshot_restore_py.py"),
+    os.path.join(runtime, "snapshot_restore_py.py"),
+)
 
 PROBE = """
 import importlib, sys, time, traceback

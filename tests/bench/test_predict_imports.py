@@ -41,6 +41,9 @@ with mock_aws():
     stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
     os.environ.update(stack.functions()["PredictFunction"].environment)
     path = os.path.join({str(REPO_ROOT)!r}, "functions", "predict", "handler.py")
+    # snapshot_restore_py: Lambda's runtime provides it; the local run's stand-in here
+    runtime_modules = ("src", "propensity", "local", "lambda_runtime")
+    sys.path.append(os.path.join({str(REPO_ROOT)!r}, *runtime_modules))
     spec = importlib.util.spec_from_file_location("predict_handler", path)
     handler = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(handler)

@@ -18,7 +18,7 @@ from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.config import available_models, load_model_config
-from propensity.local.runtime import LambdaContext
+from propensity.local.runtime import LambdaContext, initialise
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.observability import metrics
 from propensity.service.admin_auth import AdminAuthenticator
@@ -105,13 +105,22 @@ def published(
     return retrain_service
 
 
-def load_handler(function: str) -> ModuleType:
-    """A fresh import of the function's handler module: a cold start, with empty caches."""
+def load_handler(function: str, *, restore: bool = True) -> ModuleType:
+    """A fresh import of the function's handler module: a cold start, with empty caches.
+
+    As Lambda runs it with SnapStart (and the local run does): init, the before-snapshot hooks,
+    then (unless ``restore`` is False: the test restores, as ``module.snapshot_hooks``) the
+    after-restore hooks.
+    """
     path = REPO_ROOT / "functions" / function / "handler.py"
     spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    hooks = initialise(module, spec)
+    hooks.run_before_snapshot()
+    if restore:
+        hooks.run_after_restore()
+    module.snapshot_hooks = hooks  # type: ignore[attr-defined]
     return module
 
 

@@ -133,3 +133,25 @@ def test_cors_is_not_a_wildcard_with_credentials() -> None:
     origins = TEMPLATE["Parameters"]["CorsAllowedOrigins"]["Default"]
     assert not (cors["AllowCredentials"] and "*" in origins)
     assert "*" not in origins
+
+
+HTTP_FUNCTIONS = ("PredictFunction", "FeedbackFunction", "AdminFunction")
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_the_http_functions_are_published_with_snapstart(function: str) -> None:
+    # SnapStart applies to published versions only: the function publishes an alias, which its
+    # HttpApi events then invoke (checked on the translated template by scripts/sam-check.sh)
+    props = load_template()["Resources"][function]["Properties"]
+    assert props["AutoPublishAlias"] == "live"
+    assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+
+
+def test_every_function_runs_on_python_3_13_and_the_layers_are_built_for_it() -> None:
+    template = load_template()
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            assert resource["Properties"].get("Runtime", "python3.13") == "python3.13"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            assert resource["Properties"]["CompatibleRuntimes"] == ["python3.13"]

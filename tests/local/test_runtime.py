@@ -172,3 +172,55 @@ def test_a_stack_restores_the_environment_it_changed() -> None:
     after = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "POWERTOOLS_"))}
     assert after == before
     assert "REGISTRY_TABLE" not in os.environ
+
+
+HOOKED_HANDLER = """
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+EVENTS = ["init"]
+
+
+@register_before_snapshot
+def first_registered():
+    EVENTS.append("before-snapshot: first registered")
+
+
+def second_registered(name):
+    EVENTS.append(f"before-snapshot: {name}")
+
+
+register_before_snapshot(second_registered, "second registered")
+
+
+@register_after_restore
+def restored():
+    EVENTS.append("after-restore")
+
+
+def lambda_handler(event, context):
+    EVENTS.append("invoke")
+    return list(EVENTS)
+"""
+
+
+def test_snapstart_hooks_run_in_lambdas_order_before_the_first_invocation(
+    tmp_path: Path,
+) -> None:
+    # Given a handler registering SnapStart runtime hooks (snapshot_restore_py, which Lambda's
+    # runtime provides and the local run stands in for)
+    (tmp_path / "handler.py").write_text(HOOKED_HANDLER)
+    stack = Stack(tiny_template(tmp_path), template_dir=tmp_path)
+    with LocalFunctions(stack) as functions:
+        # When it is invoked twice
+        functions.invoke("EchoFunction", {})
+        events = functions.invoke("EchoFunction", {})
+    # Then Lambda's order held: init, before-snapshot hooks in reverse order of registration,
+    # after-restore hooks, then the invocations (hooks once per environment)
+    assert events == [
+        "init",
+        "before-snapshot: second registered",
+        "before-snapshot: first registered",
+        "after-restore",
+        "invoke",
+        "invoke",
+    ]

@@ -11,6 +11,7 @@ concurrently, and the thread keeps an asyncio event loop set as Lambda's main th
 from __future__ import annotations
 
 import asyncio
+import importlib.machinery
 import importlib.util
 import os
 import queue
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
@@ -31,6 +33,8 @@ LambdaHandler = Callable[[Any, Any], Any]
 
 DEFAULT_MEMORY_MB = 128  # Lambda's defaults when neither the function nor Globals say
 DEFAULT_TIMEOUT_SECONDS = 3
+# Modules Lambda's Python runtime provides, stood in for locally (snapshot_restore_py).
+LAMBDA_RUNTIME_MODULES = Path(__file__).parent / "lambda_runtime"
 
 
 class EnvironmentPatch:
@@ -71,6 +75,24 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         elapsed = time.monotonic() - self.started_at
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def runtime_hooks_module() -> ModuleType:
+    """``snapshot_restore_py`` as the handlers import it: the runtime provides it in Lambda;
+    locally the stand-in in ``lambda_runtime/`` (appended to sys.path: a real one wins)."""
+    path = str(LAMBDA_RUNTIME_MODULES)
+    if path not in sys.path:
+        sys.path.append(path)
+    return importlib.import_module("snapshot_restore_py")
+
+
+def initialise(module: ModuleType, spec: importlib.machinery.ModuleSpec) -> Any:
+    """Run a handler module's init; returns the runtime hooks it registered."""
+    if spec.loader is None:
+        raise ImportError(f"cannot import {spec.origin}")
+    with runtime_hooks_module().collecting() as hooks:
+        spec.loader.exec_module(module)
+    return hooks
 
 
 class _Worker:
@@ -122,6 +144,7 @@ class _LoadedFunction:
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards worker creation
     worker: _Worker | None = None
     handler: LambdaHandler | None = None
+    hooks: Any = None  # the SnapStart runtime hooks its init registered (snapshot_restore_py)
 
     def run(self, task: Callable[[], Any]) -> Any:
         """Run ``task`` on this function's worker thread and wait for it."""
@@ -238,12 +261,16 @@ class LocalFunctions:
         # Registered while it runs: dataclasses and pydantic look their module up by name.
         sys.modules[function.module_name] = module
         try:
-            spec.loader.exec_module(module)
+            hooks = initialise(module, spec)
+            # Lambda's order with SnapStart: init, before-snapshot hooks, (the snapshot, then
+            # a restore), after-restore hooks, then the invocations.
+            hooks.run_before_snapshot()
+            hooks.run_after_restore()
         except BaseException:
             sys.modules.pop(function.module_name, None)
             raise
         handler = getattr(module, function.spec.handler_function)
-        function.handler = handler
+        function.handler, function.hooks = handler, hooks
         return handler  # type: ignore[no-any-return]
 
     def is_loaded(self, logical_id: str) -> bool:

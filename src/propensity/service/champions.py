@@ -8,6 +8,7 @@ unreachable, the cache keeps serving the scorecard it has.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -108,6 +109,17 @@ class ChampionCache:
         if scorer.model != model:
             raise ArtifactError(f"{alias.scorecard_key} is a scorecard of model {scorer.model!r}")
         return scorer
+
+    def recheck(self) -> None:
+        """Re-read every cached champion's alias now, whatever the last check said.
+
+        After a SnapStart restore the snapshot's clock readings say nothing about how old the
+        cached champion is: without this, a restored environment could serve a champion from
+        the day the snapshot was taken.
+        """
+        for entry in self._entries.values():
+            entry.checked_at = -math.inf
+        self.preload(list(self._entries))
 
     def clear(self) -> None:
         self._entries.clear()
