@@ -1,5 +1,5 @@
 #!/usr/bin/env python3.13
-"""Build one Lambda layer directory (``<out>/python/...``) for runtime python3.13 / x86_64.
+"""Build one Lambda layer directory (``<out>/python/...``) for runtime python3.13, x86_64 or arm64.
 
 Called by ``layers/<name>/Makefile`` (``sam build`` runs those through ``BuildMethod: makefile``).
 Standard library only; it must run under Python 3.13 because it writes 3.13 bytecode.
@@ -7,8 +7,8 @@ Standard library only; it must run under Python 3.13 because it writes 3.13 byte
 Steps, in order:
 
 1. ``pip install --target`` the pinned requirements (plus constraints for transitive packages) as
-   x86_64 CPython 3.13 wheels for the runtime's Amazon Linux 2023 (glibc 2.34: manylinux2014 or
-   manylinux_2_28), whatever the build machine is. No bytecode yet.
+   CPython 3.13 wheels for the runtime's Amazon Linux 2023 (glibc 2.34: manylinux2014 or
+   manylinux_2_28) and the ``--architecture``, whatever the build machine is. No bytecode yet.
 2. Copy local packages (``--package``), without caches, package data included.
 3. Remove the distributions the Lambda runtime provides (``--runtime-provided``: boto3, botocore,
    s3transfer), which a dependency such as aws-xray-sdk may pull in: a copy in /opt/python would
@@ -24,9 +24,12 @@ Steps, in order:
    except inside the packages named with ``--compile-used-only`` (``all``: every package), where
    only the modules the ``--warmup`` scripts import get a pyc, to save space: the other modules
    still import, compiled in memory on first use.
-7. Verify: run each ``--warmup`` script in an isolated interpreter (``-I -S -B``: no site-packages,
-   no writes) that sees only the layer (plus ``--also`` layers), then check that every module it
-   imported from the layer had a pyc, and report the import time.
+7. Verify: run each ``--warmup`` script in an isolated interpreter (``-I -S -B``: no
+   site-packages, no writes) that sees only the layer (plus ``--also`` layers), then check that
+   every module it imported from the layer had a pyc, and report the import time. Only on a
+   machine of the layer's architecture: for another one, step 6 learns the modules the warmups
+   import from a throwaway build for this machine (same pins, same pure-Python modules).
+8. Check that every ELF file in the layer is for its architecture.
 """
 
 from __future__ import annotations
@@ -35,16 +38,26 @@ import argparse
 import compileall
 import json
 import os
+import platform
 import py_compile
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
 
 RUNTIME = (3, 13)
+# Wheel platforms python3.13's Amazon Linux 2023 (glibc 2.34) runs, per Lambda architecture.
+PLATFORMS = {
+    "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
+    "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"],
+}
+# ELF e_machine of the compiled extensions each architecture must carry.
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}
+HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 PYC_TAG = f".cpython-{RUNTIME[0]}{RUNTIME[1]}."
 # Build inputs nothing imports at run time: C/C++/Cython/Fortran sources and headers, static
 # libraries for compiling against numpy, and the meson build files sdists leave in wheels.
@@ -274,10 +287,18 @@ def slim(root: Path, keep: list[str], drop: list[str]) -> None:
     log(f"slimmed {before / 2**20:.1f} MiB -> {tree_size(root) / 2**20:.1f} MiB")
 
 
-def strip_extensions(root: Path) -> None:
-    strip = shutil.which("strip")
+# binutils' strip for each architecture's ELF files, on a machine of the other one.
+CROSS_STRIP = {
+    "arm64": ("aarch64-linux-gnu-strip", "binutils-aarch64-linux-gnu"),
+    "x86_64": ("x86_64-linux-gnu-strip", "binutils-x86-64-linux-gnu"),
+}
+
+
+def strip_extensions(root: Path, architecture: str, host: str) -> None:
+    tool, package = ("strip", "binutils") if architecture == host else CROSS_STRIP[architecture]
+    strip = shutil.which(tool)
     if not strip:
-        raise SystemExit("--strip needs binutils' `strip` on PATH (apt-get install binutils)")
+        raise SystemExit(f"--strip needs `{tool}` on PATH (apt-get install {package})")
     targets = [
         p
         for p in root.rglob("*.so")
@@ -290,6 +311,50 @@ def strip_extensions(root: Path) -> None:
         )
     after = sum(p.stat().st_size for p in targets)
     log(f"stripped {len(targets)} extension modules: {(before - after) / 2**20:.1f} MiB saved")
+
+
+def check_machine(root: Path, architecture: str) -> None:
+    """Every ELF file in the layer (extensions and vendored libraries) is for ``architecture``."""
+    wanted = ELF_MACHINES[architecture]
+    checked, wrong = 0, []
+    for path in root.rglob("*.so*"):
+        if not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            header = handle.read(20)
+        if header[:4] != b"\x7fELF":
+            continue
+        checked += 1
+        if int.from_bytes(header[18:20], "little") != wanted:
+            wrong.append(str(path.relative_to(root)))
+    if wrong:
+        raise SystemExit(f"{len(wrong)} ELF files are not {architecture}: {wrong[:5]}")
+    log(f"all {checked} ELF files are {architecture}")
+
+
+def probe_used_modules(args: argparse.Namespace, host: str) -> set[Path]:
+    """The layer modules the warmups import, learnt on a build for this machine's architecture
+    (a layer for another one cannot run here): the same pins, so the same pure-Python modules.
+    Returned relative to the layer root."""
+    with tempfile.TemporaryDirectory(prefix="layer-probe-") as scratch:
+        probe = Path(scratch) / "python"
+        probe.mkdir()
+        if args.requirements:
+            pip_install(probe, args.requirements, args.constraints, PLATFORMS[host])
+        copy_packages(probe, args.package, args.package_exclude)
+        used = run_warmups(probe, [], args.warmup, expect_pycs=False)
+        log(f"learnt the warmups' {len(used)} modules on a {host} build")
+        return {Path(p).resolve().relative_to(probe.resolve()) for p, _ in used}
+
+
+def copy_packages(root: Path, packages: list[Path], excluded: list[str]) -> None:
+    for package in packages:
+        if not (package / "__init__.py").is_file():
+            raise SystemExit(f"--package {package} is not a Python package")
+        shutil.copytree(package, root / package.name, ignore=CACHE_IGNORE)
+        for name in excluded:
+            shutil.rmtree(root / package.name / name, ignore_errors=True)
+        log(f"copied package {package.name} ({tree_size(root / package.name) / 1024:.0f} KiB)")
 
 
 def run_warmups(
@@ -386,10 +451,10 @@ def main() -> None:
         help="other built layer dirs the warmups may import from",
     )
     parser.add_argument(
-        "--platform",
-        action="append",
-        default=None,
-        help="wheel platform tag (repeatable; default: what python3.13's Amazon Linux 2023 runs)",
+        "--architecture",
+        choices=sorted(PLATFORMS),
+        default="x86_64",
+        help="the Lambda architecture the layer is for (wheels, and the ELF check)",
     )
     args = parser.parse_args()
 
@@ -400,6 +465,10 @@ def main() -> None:
         )
     if args.compile_used_only and not args.warmup:
         raise SystemExit("--compile-used-only needs at least one --warmup script")
+    host = HOST_ARCHITECTURE.get(platform.machine().lower(), platform.machine())
+    runs_here = host == args.architecture
+    if args.also and not runs_here:
+        raise SystemExit("--also layers cannot be probed for another architecture")
     started = time.perf_counter()
     root = (args.out / "python").resolve()
     if root.exists():
@@ -411,19 +480,8 @@ def main() -> None:
             check_pyproject(
                 args.requirements, args.pyproject, args.pyproject_group, args.pyproject_exclude
             )
-        pip_install(
-            root,
-            args.requirements,
-            args.constraints,
-            args.platform or ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
-        )
-    for package in args.package:
-        if not (package / "__init__.py").is_file():
-            raise SystemExit(f"--package {package} is not a Python package")
-        shutil.copytree(package, root / package.name, ignore=CACHE_IGNORE)
-        for excluded in args.package_exclude:
-            shutil.rmtree(root / package.name / excluded, ignore_errors=True)
-        log(f"copied package {package.name} ({tree_size(root / package.name) / 1024:.0f} KiB)")
+        pip_install(root, args.requirements, args.constraints, PLATFORMS[args.architecture])
+    copy_packages(root, args.package, args.package_exclude)
     removed = [name for name in args.runtime_provided if remove_distribution(root, name)]
     for name in removed:
         log(f"removed {name}: pulled in by a dependency, provided by the Lambda runtime")
@@ -439,13 +497,17 @@ def main() -> None:
     if args.slim:
         slim(root, args.keep, args.drop)
     if args.strip:
-        strip_extensions(root)
+        strip_extensions(root, args.architecture, host)
 
     if not args.compile_used_only:
         compile_tree(root, None)
         log("compiled all modules (unchecked-hash pycs)")
     else:
-        used = {Path(p) for p, _ in run_warmups(root, args.also, args.warmup, expect_pycs=False)}
+        if runs_here:
+            ran = run_warmups(root, args.also, args.warmup, expect_pycs=False)
+            used = {Path(p) for p, _ in ran}
+        else:
+            used = {root / p for p in probe_used_modules(args, host)}
         lazy = set(args.compile_used_only)
 
         def wanted(path: Path) -> bool:
@@ -460,8 +522,11 @@ def main() -> None:
             f"(only those the warmups import in: {', '.join(sorted(lazy))})"
         )
 
-    if args.warmup:
+    if args.warmup and runs_here:
         run_warmups(root, args.also, args.warmup, expect_pycs=True)
+    elif args.warmup:
+        log(f"warmups not run: this {host} machine cannot run {args.architecture} extensions")
+    check_machine(root, args.architecture)
     stray = [p for p in root.rglob("*.pyc") if PYC_TAG not in p.name]
     if stray:
         raise SystemExit(f"bytecode for another Python version: {stray[:5]}")

@@ -10,9 +10,11 @@
 #   3. the template translated to CloudFormation offline and linted again (errors only), plus
 #      checks neither linter makes (see that step): cfn-lint on the SAM source
 #      misses misspelled !GetAtt/!Ref targets and invalid StartingPosition values;
-#   4. sam build (no container) into .aws-sam/build: layers/*/Makefile build the layers;
+#   4. sam build (no container) into .aws-sam/build: layers/*/Makefile build the layers; then
+#      again for Architecture=arm64 into .aws-sam/build-arm64 (every ELF file checked aarch64);
 #   5. unzipped sizes of every function and layer, and function + its layers, to stdout and
-#      .aws-sam/sizes.json; exit 1 if any function + layers exceeds 262144000 bytes;
+#      .aws-sam/sizes.json (arm64: sizes-arm64.json); exit 1 if any function + layers exceeds
+#      262144000 bytes;
 #   6. import check per function with Lambda's sys.path order (code, layers, runtime boto3):
 #      what handler.py imports must import from the function's own layers.
 #
@@ -28,6 +30,7 @@ CFN_LINT_VERSION="1.58.0" # aws-sam-cli 1.170.0 requires cfn-lint>=1.52.0,<1.59
 LIMIT_BYTES=262144000     # 250 MiB: function + all its layers, unzipped
 TEMPLATE="infra/template.yaml"
 BUILD_DIR=".aws-sam/build"
+BUILD_DIR_ARM64=".aws-sam/build-arm64"
 VENV=".venv-sam"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,6 +54,13 @@ trap finish EXIT
 for tool in make strip; do
   command -v "$tool" >/dev/null || die "'$tool' not found (install make and binutils)"
 done
+# The arm64 layers' extensions are stripped with binutils for aarch64 (installed when missing, as
+# root with apt, like make browser does for chromium).
+if ! command -v aarch64-linux-gnu-strip >/dev/null; then
+  { [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null && apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-aarch64-linux-gnu >/dev/null; } ||
+    die "aarch64-linux-gnu-strip not found (apt-get install binutils-aarch64-linux-gnu)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "tool venv ($VENV)"
@@ -176,9 +186,18 @@ rm -rf "$BUILD_DIR"
 sam build -t "$TEMPLATE" --build-dir "$BUILD_DIR" --parallel --no-cached
 done_step
 
+# The Architecture parameter's other value: the layers' makefiles take it from ARCHITECTURE (sam
+# build passes them no parameters). This machine cannot run arm64 code, so those layers are
+# checked by their ELF headers (build_layer.py) and sizes, not imported.
+step "sam build (arm64)"
+rm -rf "$BUILD_DIR_ARM64"
+ARCHITECTURE=arm64 sam build -t "$TEMPLATE" --build-dir "$BUILD_DIR_ARM64" --parallel --no-cached \
+  --parameter-overrides Architecture=arm64
+done_step
+
 # ---------------------------------------------------------------------------------------------
-step "unzipped sizes"
-python3.13 - "$BUILD_DIR" "$LIMIT_BYTES" "${SAM_CHECK_SPARE_MIB:-20}" <<'PY'
+sizes() { # build dir, report file
+python3.13 - "$1" "$LIMIT_BYTES" "${SAM_CHECK_SPARE_MIB:-20}" "$2" <<'PY'
 """Sizes as Lambda counts them: the sum of the (uncompressed) sizes of the files in each zip."""
 import json
 import os
@@ -186,7 +205,7 @@ import sys
 
 from samtranslator.yaml_helper import yaml_parse
 
-build, limit, spare_target = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+build, limit, spare_target, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 MIB = 2**20
 with open(os.path.join(build, "template.yaml"), encoding="utf-8") as handle:
     template = yaml_parse(handle.read())
@@ -220,7 +239,7 @@ for name, res in resources.items():
     }
 
 report = {"limit_bytes": limit, "limit_mib": limit / MIB, "layers": layers, "functions": functions}
-with open(os.path.join(os.path.dirname(build.rstrip("/")), "sizes.json"), "w", encoding="utf-8") as handle:
+with open(out, "w", encoding="utf-8") as handle:
     json.dump(report, handle, indent=2)
     handle.write("\n")
 
@@ -237,12 +256,18 @@ for name, fn in functions.items():
         flag, low = f"  below the {spare_target:g} MiB target", True
     print(f"{name:<18}{fn['mib']:>9.2f}{'+'.join(fn['layers']) or '-':>24}"
           f"{fn['total_mib']:>11.2f}{fn['headroom_mib']:>14.2f}{flag}")
-print(f"\nwritten {os.path.dirname(build.rstrip('/'))}/sizes.json")
+print(f"\nwritten {out}")
 if over:
     sys.exit(f"a function plus its layers exceeds {limit} bytes unzipped")
 if low:
     print(f"WARNING: headroom below {spare_target:g} MiB", file=sys.stderr)
 PY
+}
+step "unzipped sizes"
+sizes "$BUILD_DIR" .aws-sam/sizes.json
+echo
+echo "arm64:"
+sizes "$BUILD_DIR_ARM64" .aws-sam/sizes-arm64.json
 done_step
 
 # ---------------------------------------------------------------------------------------------

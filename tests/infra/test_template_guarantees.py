@@ -155,3 +155,20 @@ def test_every_function_runs_on_python_3_13_and_the_layers_are_built_for_it() ->
             assert resource["Properties"].get("Runtime", "python3.13") == "python3.13"
         if resource["Type"] == "AWS::Serverless::LayerVersion":
             assert resource["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+
+
+def test_the_architecture_parameter_reaches_every_function_and_layer() -> None:
+    # Given the template's Architecture parameter (x86_64 or arm64)
+    template = load_template()
+    parameter = template["Parameters"]["Architecture"]
+    assert parameter["AllowedValues"] == ["x86_64", "arm64"]
+    chosen = [{"Ref": "Architecture"}]
+    # Then every function runs on it (from Globals, none overriding it) and every layer says it
+    # is built for it (scripts/sam-check.sh builds both and checks the arm64 ELF files)
+    assert template["Globals"]["Function"]["Architectures"] == chosen
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            assert "Architectures" not in props, name
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            assert props["CompatibleArchitectures"] == chosen, name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from propensity.service.predictions import PredictionService
     from propensity.service.registry_admin import RegistryAdmin
     from propensity.service.uploads import UploadService
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,7 +40,7 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _wired[T](service: T | None, name: str) -> T:
+def _wired(service: T | None, name: str) -> T:
     if service is None:  # a route wired into the wrong function: a deployment bug
         raise RuntimeError(f"{name} is not wired into this function")
     return service

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from propensity.clock import iso, parse_iso
 from propensity.errors import InvalidInputError
@@ -32,6 +32,9 @@ class Provenanced(Protocol):
 
     @property
     def created_at(self) -> str: ...
+
+
+T = TypeVar("T", bound=Provenanced)
 
 
 def _moment(field: str, text: str | None) -> datetime | None:
@@ -102,7 +105,7 @@ def count_matching(selected: FeedbackCriteria, items: Iterable[Provenanced]) -> 
     return sum(1 for item in items if matches(item))
 
 
-def screen[T: Provenanced](
+def screen(
     items: Sequence[T], exclusions: Iterable[FeedbackExclusion]
 ) -> tuple[list[T], tuple[AppliedExclusion, ...], int]:
     """``items`` without those an active exclusion matches; every active exclusion with how

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -52,9 +52,10 @@ from tests.reliability.storage.conftest import (
 MODEL = "telecom"
 FEEDBACK_WORKERS = 50
 PROMOTERS = 8
+T = TypeVar("T")
 
 
-def race[T](workers: list[Callable[[], T]]) -> list[T | Exception]:
+def race(workers: list[Callable[[], T]]) -> list[T | Exception]:
     """Run each callable in its own thread, released together; results or exceptions."""
     barrier = threading.Barrier(len(workers))
 

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+F = TypeVar("F", bound=Callable[..., Any])
 Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
@@ -47,12 +48,12 @@ def _target() -> Hooks:
     return _unscoped if hooks is None else hooks
 
 
-def register_before_snapshot[F: Callable[..., Any]](func: F, *args: Any, **kwargs: Any) -> F:
+def register_before_snapshot(func: F, *args: Any, **kwargs: Any) -> F:
     _target().before_snapshot.append((func, args, kwargs))
     return func
 
 
-def register_after_restore[F: Callable[..., Any]](func: F, *args: Any, **kwargs: Any) -> F:
+def register_after_restore(func: F, *args: Any, **kwargs: Any) -> F:
     _target().after_restore.append((func, args, kwargs))
     return func
 
