@@ -46,11 +46,13 @@ def _wired(service: T | None, name: str) -> T:
     return service
 
 
-def predictions(request: Request) -> PredictionService:
+# The dependencies of the predict path are coroutines: FastAPI runs a plain function dependency
+# in a worker thread, and under Mangum (one request per invocation) that thread hop is pure cost.
+async def predictions(request: Request) -> PredictionService:
     return _wired(_services(request).predictions, "predictions")
 
 
-def catalog(request: Request) -> ModelCatalog:
+async def catalog(request: Request) -> ModelCatalog:
     return _wired(_services(request).catalog, "catalog")
 
 
@@ -111,5 +113,5 @@ def feedback_identity(request: Request) -> AdminIdentity:
     return identity
 
 
-def default_model(request: Request) -> str:
+async def default_model(request: Request) -> str:
     return _services(request).default_model

@@ -1,4 +1,10 @@
-"""Routes of the predict function: health, models, scoring, metrics history."""
+"""Routes of the predict function: health, models, scoring, metrics history.
+
+The routes are coroutines although they call blocking code (the prediction log, a champion
+refresh): FastAPI would run plain functions in a worker thread so as not to block other requests
+on the event loop, but under Mangum a Lambda environment serves one request at a time, and the
+thread hop (with the response validation it drags along) was most of our warm overhead.
+"""
 
 from __future__ import annotations
 
@@ -85,12 +91,12 @@ def _features(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/health", response_model=Health, tags=["service"])
-def health() -> Health:
+async def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
 @router.get("/models", response_model=list[ModelSummary], tags=["models"])
-def list_models(catalog: Catalog) -> list[dict[str, Any]]:
+async def list_models(catalog: Catalog) -> list[dict[str, Any]]:
     return catalog.summaries()
 
 
@@ -100,7 +106,7 @@ def list_models(catalog: Catalog) -> list[dict[str, Any]]:
     tags=["models"],
     responses=error_responses(404, 422, 503),
 )
-def describe_model(model: ModelName, catalog: Catalog) -> dict[str, Any]:
+async def describe_model(model: ModelName, catalog: Catalog) -> dict[str, Any]:
     return catalog.describe(model)
 
 
@@ -110,7 +116,7 @@ def describe_model(model: ModelName, catalog: Catalog) -> dict[str, Any]:
     tags=["bank reference aliases"],
     responses=error_responses(503),
 )
-def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str, Any]:
+async def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str, Any]:
     return catalog.describe(default)
 
 
@@ -120,7 +126,7 @@ def describe_default_model(catalog: Catalog, default: DefaultModel) -> dict[str,
     tags=["predict"],
     responses=error_responses(400, 404, 422, 503),
 )
-def predict(
+async def predict(
     model: ModelName,
     payload: PredictBody,
     service: Predictions,
@@ -136,7 +142,7 @@ def predict(
     tags=["bank reference aliases"],
     responses=error_responses(400, 422, 503),
 )
-def predict_default(
+async def predict_default(
     payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
 ) -> dict[str, Any]:
     return service.predict(default, _features(payload), strict=strict).answer()
@@ -148,7 +154,7 @@ def predict_default(
     tags=["predict"],
     responses=error_responses(400, 404, 413, 422, 503),
 )
-def predict_batch(
+async def predict_batch(
     model: ModelName, batch: BatchIn, service: Predictions, strict: Strict = True
 ) -> dict[str, Any]:
     predictions = service.predict_batch(model, batch.rows, strict=strict)
@@ -167,7 +173,9 @@ def predict_batch(
     tags=["models"],
     responses=error_responses(404, 422, 503),
 )
-def metrics_history(model: ModelName, catalog: Catalog, limit: HistoryLimit = 5) -> dict[str, Any]:
+async def metrics_history(
+    model: ModelName, catalog: Catalog, limit: HistoryLimit = 5
+) -> dict[str, Any]:
     return catalog.history(model, limit)
 
 
@@ -177,7 +185,7 @@ def metrics_history(model: ModelName, catalog: Catalog, limit: HistoryLimit = 5)
     tags=["bank reference aliases"],
     responses=error_responses(422, 503),
 )
-def metrics_history_default(
+async def metrics_history_default(
     catalog: Catalog, default: DefaultModel, limit: HistoryLimit = 5
 ) -> dict[str, Any]:
     return catalog.history(default, limit)
@@ -194,7 +202,9 @@ VersionQuery = Annotated[
     tags=["models"],
     responses=error_responses(404, 422, 503),
 )
-def evaluation(model: ModelName, catalog: Catalog, version: VersionQuery = None) -> dict[str, Any]:
+async def evaluation(
+    model: ModelName, catalog: Catalog, version: VersionQuery = None
+) -> dict[str, Any]:
     """A version's evaluation on its held-out rows (the champion's by default).
 
     Scalar metrics, confusion matrix, ROC and precision-recall curves, calibration bins and the
@@ -208,7 +218,7 @@ def evaluation(model: ModelName, catalog: Catalog, version: VersionQuery = None)
     tags=["models"],
     responses=error_responses(404, 422, 503),
 )
-def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
+async def latest_drift(model: ModelName, reports: DriftReader) -> dict[str, Any]:
     """The latest drift report: logged predictions against the training data (PSI, KS, chi²).
 
     Computed by the scheduled retrain run over the latest logged predictions; ``status`` is
@@ -267,7 +277,9 @@ class ChatOut(BaseModel):
     tags=["predict"],
     responses=error_responses(400, 404, 422, 503),
 )
-def chat(model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog) -> dict[str, Any]:
+async def chat(
+    model: ModelName, body: ChatIn, service: Predictions, catalog: Catalog
+) -> dict[str, Any]:
     """Score a client described in natural language (es/en), read with the model's ``[chat]``
     lexicon and checked against its scorecard.
 
