@@ -25,7 +25,7 @@ import boto3
 import pytest
 
 from propensity.local.template import load_template
-from propensity.service.admin_auth import AdminAuthenticator
+from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
 from tests.functions.conftest import ADMIN_TOKEN
 from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, Api
 from tests.reliability.figures import record
@@ -67,7 +67,7 @@ CREDENTIALS: list[tuple[str, dict[str, str], int, str]] = [
         "signed with another secret",
         {
             "X-Admin-Token": AdminAuthenticator("another-secret-0123456789").issue(
-                "eve", TOKEN_SECONDS
+                "eve", TOKEN_SECONDS, ALL_MODELS
             )
         },
         401,
@@ -78,7 +78,9 @@ CREDENTIALS: list[tuple[str, dict[str, str], int, str]] = [
         "expired",
         {
             "Authorization": "Bearer "
-            + AdminAuthenticator(ADMIN_TOKEN, clock=lambda: time.time() - 7200).issue("ops", 60)
+            + AdminAuthenticator(ADMIN_TOKEN, clock=lambda: time.time() - 7200).issue(
+                "ops", 60, ALL_MODELS
+            )
         },
         401,
         "expired",
