@@ -67,6 +67,14 @@ class AdminIdentity:
         if self.models is not None and model not in self.models:
             raise ForbiddenError(f"credential of {self.subject!r} does not cover model {model!r}")
 
+    def require_every_model(self, action: str) -> None:
+        """For actions beyond any one model (a token may cover models this one does not)."""
+        if self.models is not None:
+            raise ForbiddenError(
+                f"credential of {self.subject!r} does not cover every model; {action} needs one "
+                "that does"
+            )
+
 
 ANONYMOUS = AdminIdentity("anonymous", None, "feedback")
 

@@ -93,7 +93,9 @@ def encode(claims: TokenClaims, key: bytes) -> str:
 
 
 def is_retired(token: str) -> bool:
-    return token.split(".", 1)[0] in RETIRED_PREFIXES and token.count(".") == 2
+    """Shaped like a token of a retired format (its signature is not checked)."""
+    parts = token.split(".")
+    return len(parts) == 3 and parts[0] in RETIRED_PREFIXES and all(parts)
 
 
 def decode(token: str, keys: tuple[bytes, ...]) -> TokenClaims | None:

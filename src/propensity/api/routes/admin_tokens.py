@@ -1,9 +1,10 @@
 """Routes of the admin function for signed tokens: revoking one by its id.
 
-A token's id (``jti``) is printed when it is minted (``propensity admin-token``). Any admin
-credential may revoke any token: revoking only ever takes access away, and an id is known only
-to whoever saw the token. The revocation records who revoked it and why; every function that
-checks tokens refuses it within its TOKEN_REVOCATION_REFRESH_SECONDS.
+A token's id (``jti``) is printed when it is minted (``propensity admin-token``). Revoking
+needs an admin credential for every model (the admin secret, or an ``--all-models`` token):
+the id alone does not say which models the token covers. The revocation records who revoked
+it and why; every function that checks tokens refuses it within its
+TOKEN_REVOCATION_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def revoke_token(
     identity: Identity,
     body: Annotated[RevokeIn | None, Body()] = None,
 ) -> dict[str, Any]:
+    identity.require_every_model("revoking a token")
     revocation, created = authenticator.revoke(
         jti, actor=identity.subject, reason=(body or RevokeIn()).reason
     )
