@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from propensity.adapters.secrets import SecretsManagerSecret
+from propensity.errors import StorageError
 from propensity.local.template import Stack
 from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
 from propensity.service.retraining import RetrainOrchestrator
@@ -152,3 +154,20 @@ def test_behind_the_jwt_authorizer_promotion_history_records_the_jwt_subject(
     promoted = invoke(scoped, behind_jwt(route_event(*promote, headers=headers), **CLAIMS))
     assert promoted["statusCode"] == 200, promoted["body"]
     assert body_of(promoted)["actor"] == "jwt:3b9c0e7a-alice"
+
+
+def test_the_secret_adapter_reads_both_stages_and_a_missing_secret_is_a_storage_error(
+    deployed_secret: str,
+) -> None:
+    # Given the secret as deployed (never rotated), Then only the current value is there
+    source = SecretsManagerSecret(deployed_secret)
+    before = source.read()
+    assert (before.current, before.previous) == (OLD, None)
+    assert before.current_since is not None
+    # When it is rotated, Then the previous stage holds the old value
+    boto3.client("secretsmanager").put_secret_value(SecretId=deployed_secret, SecretString=NEW)
+    after = source.read()
+    assert (after.current, after.previous) == (NEW, OLD)
+    # And a secret that does not exist is a storage fault (503), never a 404 of the route
+    with pytest.raises(StorageError, match=r"admin secret \(AWSCURRENT\)"):
+        SecretsManagerSecret(deployed_secret + "-gone").read()

@@ -23,17 +23,17 @@ class SecretsManagerSecret:
         self.arn = arn
         self._client = client or boto3.client("secretsmanager")
 
-    def _stage(self, stage: str) -> dict[str, Any] | None:
-        """The version at ``stage``; None when no version has it (AWSPREVIOUS before a
-        rotation). Any failure is a StorageError (503): a missing secret is a deployment fault,
-        never a 404 of the route that needed it."""
+    def _stage(self, stage: str, *, optional: bool = False) -> dict[str, Any] | None:
+        """The version at ``stage``; None when ``optional`` and no version has it (AWSPREVIOUS
+        before the first rotation). Any failure is a StorageError (503): a missing secret is a
+        deployment fault, never a 404 of the route that needed it."""
         try:
             response: dict[str, Any] = self._client.get_secret_value(
                 SecretId=self.arn, VersionStage=stage
             )
         except ClientError as exc:
             code = error_code(exc)
-            if stage == "AWSPREVIOUS" and code == "ResourceNotFoundException":
+            if optional and code == "ResourceNotFoundException":
                 return None
             raise StorageError(f"admin secret ({stage}): {code or 'cannot be read'}") from exc
         except BotoCoreError as exc:
@@ -43,9 +43,8 @@ class SecretsManagerSecret:
         return response
 
     def read(self) -> SecretVersions:
-        current = self._stage("AWSCURRENT")
-        assert current is not None  # only AWSPREVIOUS may be absent
-        previous = self._stage("AWSPREVIOUS")
+        current = self._stage("AWSCURRENT") or {}
+        previous = self._stage("AWSPREVIOUS", optional=True)
         created = current.get("CreatedDate")
         return SecretVersions(
             current=current["SecretString"],
