@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from propensity.cli_tokens import add_token_command
 from propensity.config import available_models, load_model_config
 from propensity.errors import PropensityError
-from propensity.service.admin_auth import SCOPES
 
 EXIT_OK, EXIT_DRIFT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -235,23 +235,6 @@ def cmd_bootstrap(args: argparse.Namespace, settings: CliSettings) -> int:
     return EXIT_OK
 
 
-def cmd_admin_token(args: argparse.Namespace, _settings: CliSettings) -> int:
-    """Mint an expiring, optionally model-scoped admin token from the admin secret."""
-    import os
-
-    from propensity.service.admin_auth import AdminAuthenticator
-
-    secret = os.environ.get("ADMIN_TOKEN", "")
-    if not secret:
-        raise PropensityError("set ADMIN_TOKEN to the admin secret (AdminTokenSecretArn in AWS)")
-    try:
-        authenticator = AdminAuthenticator(secret)
-    except ValueError as exc:
-        raise PropensityError(str(exc)) from exc
-    print(authenticator.issue(args.subject, args.ttl, models=args.model or None, scope=args.scope))
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propensity", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -363,21 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--data-root", help="directory of the shipped datasets (default: data)")
     boot.set_defaults(handler=cmd_bootstrap)
 
-    token = commands.add_parser(
-        "admin-token", help="mint an expiring admin or feedback token (needs ADMIN_TOKEN)"
-    )
-    token.add_argument(
-        "--subject", default="operator", help="who the token is for (in the audit trail)"
-    )
-    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
-    token.add_argument("--model", action="append", help="limit it to this model (repeatable)")
-    token.add_argument(
-        "--scope",
-        choices=SCOPES,
-        default="admin",
-        help="admin: every route (default); feedback: only the feedback routes",
-    )
-    token.set_defaults(handler=cmd_admin_token)
+    add_token_command(commands)
 
     models = commands.add_parser("models", help="list configured models")
     models.set_defaults(handler=lambda _a, s: print("\n".join(available_models(s.config_dir))) or 0)

@@ -169,6 +169,30 @@ class PromotionEvent:
     action: Literal["promote", "rollback", "bootstrap", "manual"] = "promote"
 
 
+@dataclass(frozen=True)
+class TokenRevocation:
+    """An operator refused a signed token by its id (``jti``) from ``revoked_at`` on."""
+
+    jti: str
+    revoked_at: str  # ISO 8601, for people
+    revoked_epoch: int  # seconds since the epoch, for the check
+    actor: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SecretVersions:
+    """The admin secret as stored: the current value and, after a rotation, the previous one.
+
+    ``current_since`` (seconds since the epoch) is when the current value was stored: the
+    previous one stays accepted for a grace window from then.
+    """
+
+    current: str
+    previous: str | None = None
+    current_since: float | None = None
+
+
 # What arrives at the retrain function, parsed at the edge from a stream record or an
 # EventBridge event; the service acts on these and never on a storage key.
 @dataclass(frozen=True)

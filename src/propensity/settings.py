@@ -46,6 +46,14 @@ class _CredentialSettings(_FunctionSettings):
     # in AWS the ARN of a Secrets Manager secret holding it.
     admin_token: Annotated[str | None, Field(min_length=16)] = None
     admin_token_secret_arn: str | None = None
+    # Signed tokens living longer than this (exp - iat) are refused, however they were minted.
+    admin_token_max_lifetime_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 86400
+    # How long a container trusts the secret it read (a rotation is followed within this), and
+    # how long after a rotation the previous value is still accepted.
+    admin_secret_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 300.0
+    admin_secret_grace_seconds: Annotated[float, Field(ge=0, le=7 * 86400)] = 3600.0
+    # How long a container trusts its list of revoked token ids.
+    token_revocation_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
 
 class FeedbackSettings(_CredentialSettings):
@@ -59,6 +67,9 @@ class FeedbackSettings(_CredentialSettings):
 class AdminSettings(_CredentialSettings):
     artifacts_bucket: Annotated[str, Field(min_length=3)]
     feedback_table: Annotated[str, Field(min_length=3)]
+    # A scope the caller's JWT (API Gateway's authorizer) must carry on the admin routes;
+    # empty: none required.
+    admin_jwt_scope: str = ""
 
 
 class RetrainSettings(_FunctionSettings):

@@ -21,7 +21,7 @@ from propensity.config import available_models, load_model_config
 from propensity.local.runtime import LambdaContext, initialise
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.observability import metrics
-from propensity.service.admin_auth import AdminAuthenticator
+from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.training.candidate import SklearnTrainer, candidate_from
 from propensity.training.train import TrainedModel
@@ -29,7 +29,9 @@ from propensity.training.train import TrainedModel
 EVENTS = REPO_ROOT / "events"
 ADMIN_TOKEN = "test-admin-secret-0123456789"
 # What a labelling client holds: a token scoped to feedback, minted from the admin secret.
-FEEDBACK_TOKEN = AdminAuthenticator(ADMIN_TOKEN).issue("labeller", 86_400, scope="feedback")
+FEEDBACK_TOKEN = AdminAuthenticator(ADMIN_TOKEN).issue(
+    "labeller", 86_400, ALL_MODELS, scope="feedback"
+)
 SIGNED_IN = {"X-Admin-Token": FEEDBACK_TOKEN}
 FUNCTIONS = {
     "predict": "PredictFunction",

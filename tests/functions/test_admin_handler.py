@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from propensity.local.template import Stack
-from propensity.service.admin_auth import AdminAuthenticator
+from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
 from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import (
     ADMIN_TOKEN,
@@ -22,7 +22,9 @@ from tests.functions.conftest import (
 )
 
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-EXPIRED_TOKEN = AdminAuthenticator(ADMIN_TOKEN, clock=lambda: time.time() - 7200).issue("ops", 60)
+EXPIRED_TOKEN = AdminAuthenticator(ADMIN_TOKEN, clock=lambda: time.time() - 7200).issue(
+    "ops", 60, ALL_MODELS
+)
 ADMIN_ROUTES = [
     ("GET", "/models/telecom/versions"),
     ("POST", "/models/telecom/versions/v1/promote"),

@@ -122,7 +122,7 @@ def test_anonymous_feedback_is_401_and_nothing_is_stored(stack: Stack, path: str
     ("credential", "status"),
     [
         ("not-a-token", 401),
-        (AdminAuthenticator("another-secret-0123456789").issue("x", 600, scope="feedback"), 401),
+        (AdminAuthenticator("another-secret-0123456789").issue("x", 600, "*", "feedback"), 401),
         (AdminAuthenticator(ADMIN_TOKEN).issue("tel", 600, ["telecom"], scope="feedback"), 403),
     ],
     ids=["garbage", "signed-by-another-secret", "scoped-to-another-model"],

@@ -160,6 +160,33 @@ def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: Local
     screenshot(page, "predict")
 
 
+def test_credentials_are_kept_in_memory_only(page: Page, stack: LocalStack) -> None:
+    # Given a credential and an identity token typed into the page (and the fields left, so
+    # any change handler has run)
+    page.fill("#admin-token", stack.feedback_token)
+    page.press("#admin-token", "Tab")
+    page.fill("#admin-jwt", "eyJhbGciOi.not-a-real-jwt.signature")
+    page.press("#admin-jwt", "Tab")
+    # When the credential is used: feedback for a prediction
+    page.fill("#feature-age", "52")
+    page.click("#predict-submit")
+    result = page.locator("#predict-result")
+    result.locator(".feedback-no").click()
+    result.get_by_test_id("feedback-status").filter(has_text="feedback stored").wait_for()
+    # Then nothing of it is in the browser's storage: no sessionStorage, localStorage or cookie
+    stored = page.evaluate("() => [sessionStorage.length, localStorage.length, document.cookie]")
+    assert stored == [0, 0, ""]
+    assert page.context.cookies() == []
+    # And a reload forgets it: the fields are empty and feedback asks for a credential again
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    assert (page.input_value("#admin-token"), page.input_value("#admin-jwt")) == ("", "")
+    page.fill("#feature-age", "52")
+    page.click("#predict-submit")
+    page.locator("#predict-result .feedback-no").click()
+    assert "credential required" in banner(page)
+
+
 def test_chat_tab_extracts_features_in_spanish_and_english(page: Page, stack: LocalStack) -> None:
     page.fill("#admin-token", stack.feedback_token)  # for the feedback buttons
     page.click("#tab-button-chat")

@@ -16,6 +16,8 @@ from propensity.records import (
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
+    SecretVersions,
+    TokenRevocation,
     VersionRecord,
     VersionStatus,
 )
@@ -226,3 +228,40 @@ class FakeFeedbackStore:
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]:
         return [e for e in self.erasures if e.model == model]
+
+
+class FakeSecret:
+    """Secrets Manager's stages in memory: ``rotate`` is what put-secret-value does."""
+
+    def __init__(self, value: str, *, at: float = 0.0) -> None:
+        self.versions = SecretVersions(value, None, at)
+        self.reads = 0
+        self.fail = False
+
+    def rotate(self, value: str, *, at: float) -> None:
+        self.versions = SecretVersions(value, self.versions.current, at)
+
+    def read(self) -> SecretVersions:
+        self.reads += 1
+        if self.fail:
+            raise StorageError("secretsmanager unavailable")
+        return self.versions
+
+
+class FakeRevocations:
+    def __init__(self) -> None:
+        self.items: dict[str, TokenRevocation] = {}
+        self.reads = 0
+        self.fail = False
+
+    def add(self, revocation: TokenRevocation) -> tuple[TokenRevocation, bool]:
+        if revocation.jti in self.items:
+            return self.items[revocation.jti], False
+        self.items[revocation.jti] = revocation
+        return revocation, True
+
+    def since(self, epoch: int) -> list[TokenRevocation]:
+        self.reads += 1
+        if self.fail:
+            raise StorageError("dynamodb unavailable")
+        return [r for r in self.items.values() if r.revoked_epoch > epoch]

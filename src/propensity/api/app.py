@@ -22,9 +22,23 @@ from propensity.api.errors import register_error_handlers
 
 def all_routers() -> tuple[APIRouter, ...]:
     """Every router of the API, in the order ``/openapi.json`` documents them."""
-    from propensity.api.routes import admin, admin_feedback, dashboard, feedback, predict
+    from propensity.api.routes import (
+        admin,
+        admin_feedback,
+        admin_tokens,
+        dashboard,
+        feedback,
+        predict,
+    )
 
-    return (dashboard.router, predict.router, feedback.router, admin.router, admin_feedback.router)
+    return (
+        dashboard.router,
+        predict.router,
+        feedback.router,
+        admin.router,
+        admin_feedback.router,
+        admin_tokens.router,
+    )
 
 
 TITLE = "propensity"

@@ -10,7 +10,7 @@ from fastapi import Request
 if TYPE_CHECKING:
     # Named for the type checker only: each function's root imports just the services it wires,
     # and FastAPI reads only the parameters (a Request) of these dependency functions.
-    from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity
+    from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity, JwtPrincipal
     from propensity.service.catalog import ModelCatalog
     from propensity.service.drift_reports import DriftReports
     from propensity.service.feedback import FeedbackService
@@ -31,6 +31,8 @@ class Services:
     authenticator: AdminAuthenticator | None = None
     # Feedback without a credential (FEEDBACK_AUTH=off, for demos): stored as "anonymous".
     anonymous_feedback: bool = False
+    # A scope the JWT must carry on the admin routes (ADMIN_JWT_SCOPE; empty: none).
+    admin_jwt_scope: str = ""
     uploads: UploadService | None = None
     drift: DriftReports | None = None
 
@@ -72,42 +74,59 @@ def uploads(request: Request) -> UploadService:
     return _wired(_services(request).uploads, "uploads")
 
 
+def authenticator(request: Request) -> AdminAuthenticator:
+    return _wired(_services(request).authenticator, "authentication")
+
+
+def _jwt_principal(request: Request) -> JwtPrincipal | None:
+    """Who API Gateway's JWT authorizer let through (Mangum keeps the event in the scope)."""
+    from propensity.service.admin_auth import JwtPrincipal
+
+    event = request.scope.get("aws.event") or {}
+    jwt = (event.get("requestContext") or {}).get("authorizer", {}).get("jwt")
+    return JwtPrincipal.from_authorizer(jwt) if isinstance(jwt, dict) else None
+
+
 def _presented_identity(request: Request) -> AdminIdentity:
     """The caller's identity: X-Admin-Token, or Authorization: Bearer (401 otherwise).
 
     Behind API Gateway's JWT authorizer the Authorization header carries the JWT, so the
     service credential travels in X-Admin-Token there.
     """
-    authenticator = _services(request).authenticator
-    if authenticator is None:
-        raise RuntimeError("authentication is not wired into this function")
     bearer = request.headers.get("authorization", "")
     scheme, _, token = bearer.partition(" ")
     candidates = [
         request.headers.get("x-admin-token"),
         token if scheme.lower() == "bearer" else None,
     ]
-    return authenticator.authenticate(candidates)
+    return authenticator(request).authenticate(candidates)
 
 
 def admin_identity(request: Request) -> AdminIdentity:
-    """An admin-scoped credential (401 without one, 403 for a feedback-scoped token)."""
+    """An admin-scoped credential (401 without one, 403 for a feedback-scoped token).
+
+    Behind the JWT authorizer the JWT's subject is the actor (what promotion history records),
+    and ADMIN_JWT_SCOPE, when set, must be one of its scopes (403 otherwise).
+    """
+    from propensity.service.admin_auth import through_gateway
+
     identity = _presented_identity(request)
     identity.require_scope("admin")
-    return identity
+    return through_gateway(identity, _jwt_principal(request), _services(request).admin_jwt_scope)
 
 
 def feedback_identity(request: Request) -> AdminIdentity:
-    """Who sends feedback: a feedback- or admin-scoped credential, unless feedback is open."""
+    """Who sends feedback: a feedback- or admin-scoped credential, unless feedback is open.
+
+    The feedback item records the credential's subject (what exclusions and erasure select);
+    with feedback open, the JWT's subject when there is one.
+    """
     if _services(request).anonymous_feedback:
         # Imported here: the other functions never need it.
         from propensity.service.admin_auth import ANONYMOUS, AdminIdentity
 
-        # Behind API Gateway's JWT authorizer the token's subject is still known.
-        event = request.scope.get("aws.event") or {}
-        claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {})
-        subject = claims.get("claims", {}).get("sub")
-        return AdminIdentity(f"jwt:{subject}", None, "feedback") if subject else ANONYMOUS
+        principal = _jwt_principal(request)
+        return AdminIdentity(principal.actor, None, "feedback") if principal else ANONYMOUS
     identity = _presented_identity(request)
     identity.require_scope("feedback")
     return identity

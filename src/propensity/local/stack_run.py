@@ -36,7 +36,8 @@ from propensity.local.server import (
 )
 from propensity.local.streams import Delivery, StreamPoller
 from propensity.local.template import REPO_ROOT, Stack
-from propensity.service.admin_auth import AdminAuthenticator
+from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
+from propensity.service.tokens import audience
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -275,9 +276,9 @@ class LocalStack:
         self.admin_token = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(32)
         self._env.set({"ADMIN_TOKEN": self.admin_token})
         # What the banner offers for the dashboard's feedback buttons and curl.
-        self.feedback_token = AdminAuthenticator(self.admin_token).issue(
-            "local-demo", FEEDBACK_TOKEN_SECONDS, scope="feedback"
-        )
+        self.feedback_token = AdminAuthenticator(
+            self.admin_token, audience=audience(self.stack.parameters.get("Stage", "dev"))
+        ).issue("local-demo", FEEDBACK_TOKEN_SECONDS, ALL_MODELS, scope="feedback")
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")
         if self.external_emulator_url is None:
@@ -423,7 +424,8 @@ class LocalStack:
             f"  curl -s -X POST {url}/models/bank/feedback \\",
             f"    -H 'content-type: application/json' -H 'X-Admin-Token: {self.feedback_token}' \\",
             '    -d \'{"prediction_id": "<prediction_id from predict>", "y": 1}\'',
-            "  more: ADMIN_TOKEN=<admin> propensity admin-token --scope feedback --subject you",
+            "  more: ADMIN_TOKEN=<admin> propensity admin-token --scope feedback --subject you \\",
+            "    --model bank   (or --all-models; at most 24 h: --ttl 86400)",
         ]
 
     def run_forever(self) -> None:

@@ -6,9 +6,15 @@ root once, at cold start; tests build the same objects from the template's setti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from propensity.config import ModelConfig, available_models, load_model_config
-from propensity.service.admin_auth import AdminAuthenticator
-from propensity.settings import AdminSettings, FeedbackSettings
+
+if TYPE_CHECKING:
+    # The predict function imports this package too: it never checks credentials.
+    from propensity.service.admin_auth import AdminAuthenticator
+    from propensity.service.ports import SecretSource
+    from propensity.settings import AdminSettings, FeedbackSettings
 
 
 def model_configs() -> dict[str, ModelConfig]:
@@ -17,12 +23,35 @@ def model_configs() -> dict[str, ModelConfig]:
 
 
 def authenticator(settings: AdminSettings | FeedbackSettings) -> AdminAuthenticator:
-    """The credential check, from the admin secret: given directly (local run), or read once
-    from Secrets Manager (AWS)."""
-    if settings.admin_token:
-        return AdminAuthenticator(settings.admin_token)
-    if settings.admin_token_secret_arn:
-        from propensity.adapters.secrets import read_secret
+    """The credential check: the admin secret given directly (local run), or read from Secrets
+    Manager and re-read every ADMIN_SECRET_REFRESH_SECONDS (AWS); revocations from the registry
+    table, re-read every TOKEN_REVOCATION_REFRESH_SECONDS."""
+    from propensity.adapters.revocations import DynamoTokenRevocations
+    from propensity.service.admin_auth import AdminAuthenticator
+    from propensity.service.admin_secret import AdminSecret, StaticSecret
+    from propensity.service.revocations import RevocationList
+    from propensity.service.tokens import audience
 
-        return AdminAuthenticator(read_secret(settings.admin_token_secret_arn))
-    raise RuntimeError("set ADMIN_TOKEN or ADMIN_TOKEN_SECRET_ARN for this function")
+    source: SecretSource
+    if settings.admin_token:
+        source = StaticSecret(settings.admin_token)
+    elif settings.admin_token_secret_arn:
+        from propensity.adapters.secrets import SecretsManagerSecret
+
+        source = SecretsManagerSecret(settings.admin_token_secret_arn)
+    else:
+        raise RuntimeError("set ADMIN_TOKEN or ADMIN_TOKEN_SECRET_ARN for this function")
+    return AdminAuthenticator(
+        AdminSecret(
+            source,
+            refresh_seconds=settings.admin_secret_refresh_seconds,
+            grace_seconds=settings.admin_secret_grace_seconds,
+        ),
+        audience=audience(settings.stage),
+        max_lifetime_seconds=settings.admin_token_max_lifetime_seconds,
+        revocations=RevocationList(
+            DynamoTokenRevocations(settings.registry_table),
+            max_lifetime_seconds=settings.admin_token_max_lifetime_seconds,
+            refresh_seconds=settings.token_revocation_refresh_seconds,
+        ),
+    )

@@ -30,5 +30,6 @@ def admin_services(settings: AdminSettings) -> Services:
             curation=curation,
         ),
         authenticator=authenticator(settings),
+        admin_jwt_scope=settings.admin_jwt_scope,
         uploads=UploadService(configs, artifacts, feedback, presign=artifacts.presigned_put),
     )

@@ -1,4 +1,9 @@
-"""Recording labelled feedback, once per request however often it is retried."""
+"""Recording labelled feedback, once per request however often it is retried.
+
+A retry is recognised by the prediction it labels (one label per prediction, whoever sends it)
+or by its Idempotency-Key, which is scoped to the model and to the sender (the credential's
+subject).
+"""
 
 from __future__ import annotations
 
@@ -83,9 +88,13 @@ class FeedbackService:
             feedback_id = _digest(model, "prediction", prediction_id)
         else:
             values = validate_features(config, features or {})
-            # Without a key nothing tells a retry from a second, identical observation.
+            # Without a key nothing tells a retry from a second, identical observation. A key is
+            # the sender's own: another caller's same key is another feedback, so a key seen or
+            # guessed cannot be claimed first.
             feedback_id = (
-                _digest(model, "key", idempotency_key) if idempotency_key else uuid.uuid4().hex
+                _digest(model, "key", subject, idempotency_key)
+                if idempotency_key
+                else uuid.uuid4().hex
             )
 
         record = FeedbackRecord(

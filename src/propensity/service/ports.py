@@ -16,6 +16,8 @@ from propensity.records import (
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
+    SecretVersions,
+    TokenRevocation,
     TrainingSet,
     VersionRecord,
     VersionStatus,
@@ -137,6 +139,22 @@ class JobStore(Protocol):
     def list_jobs(self, model: str) -> list[RetrainJob]: ...
 
     def update_job(self, job: RetrainJob) -> None: ...
+
+
+class SecretSource(Protocol):
+    def read(self) -> SecretVersions:
+        """The admin secret's current (and previous) value, read now (no cache)."""
+        ...
+
+
+class RevocationStore(Protocol):
+    def add(self, revocation: TokenRevocation) -> tuple[TokenRevocation, bool]:
+        """Record a revocation once; returns (the stored revocation, created?)."""
+        ...
+
+    def since(self, epoch: int) -> list[TokenRevocation]:
+        """Every revocation recorded after ``epoch`` (seconds)."""
+        ...
 
 
 class RetrainLock(Protocol):

@@ -42,6 +42,35 @@ def test_idempotency_key_makes_feature_feedback_count_once(world: World) -> None
         world.feedback.submit("telecom", label="yes", features=TELECOM_ROW, idempotency_key="k-1")
 
 
+def test_idempotency_keys_of_two_callers_do_not_collide(world: World) -> None:
+    # Given vendor-7's feedback under a key
+    mine, _ = world.feedback.submit(
+        "telecom", label="no", features=TELECOM_ROW, idempotency_key="k-1", subject="vendor-7"
+    )
+    # When another caller uses the same key, for another label
+    theirs, created = world.feedback.submit(
+        "telecom", label="yes", features=TELECOM_ROW, idempotency_key="k-1", subject="mallory"
+    )
+    # Then it is their own new feedback: neither a conflict nor vendor-7's record replayed
+    assert created and theirs.feedback_id != mine.feedback_id
+    assert (theirs.subject, theirs.label) == ("mallory", 1)
+    # And each caller's retry still counts once
+    for subject in ("vendor-7", "mallory"):
+        _, again = world.feedback.submit(
+            "telecom",
+            label="no" if subject == "vendor-7" else "yes",
+            features=TELECOM_ROW,
+            idempotency_key="k-1",
+            subject=subject,
+        )
+        assert not again
+    assert world.feedback_store.pending("telecom") == 2
+    assert [r.subject for r in world.feedback_store.list_for_model("telecom")] == [
+        "vendor-7",
+        "mallory",
+    ]
+
+
 def test_another_models_prediction_is_not_found(world: World) -> None:
     prediction = world.predictions.predict("telecom", TELECOM_ROW)
     with pytest.raises(NotFoundError):

@@ -683,12 +683,6 @@ async function renderDrift() {
 // ---------------------------------------------------------------------------------------------
 // Wiring
 
-function remember(input) {
-  const key = `propensity.${input.id}`;
-  input.value = sessionStorage.getItem(key) || "";
-  input.addEventListener("change", () => sessionStorage.setItem(key, input.value));
-}
-
 async function start() {
   $("#error-close").addEventListener("click", clearError);
   for (const button of document.querySelectorAll("[role=tab]")) {
@@ -700,8 +694,8 @@ async function start() {
   $("#retrain-form").addEventListener("submit", onRetrain);
   $("#credential-form").addEventListener("submit", (event) => event.preventDefault());
   $("#rollback").addEventListener("click", onRollback);
-  remember($("#admin-token"));
-  remember($("#admin-jwt"));
+  // Credentials live in the two fields only (memory): never in sessionStorage or localStorage,
+  // where any script on the origin could read them later. A reload forgets them.
   await guarded("Loading the models", loadModels);
   if (state.model) await selectModel(state.model);
   root.dataset.ready = "true"; // tests wait for this
