@@ -355,6 +355,14 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
     # And its feedback hold-out is named: an upload alone brings no feedback to measure on
     holdout = page.locator("tr[data-version=v2] [data-testid=feedback-holdout]")
     assert holdout.inner_text() == "feedback hold-out: no rows"
+    # And the gate's numbers behind its promotion: how many guards passed, each with its value
+    # and limit against the champion or the reference
+    gate = page.locator("tr[data-version=v2] [data-testid=gate-evidence]")
+    summary = gate.locator("summary").inner_text()
+    assert re.fullmatch(r"gate: (\d+) of \1 guards passed", summary), summary
+    gate.locator("summary").click()
+    first = gate.locator("li.passed").first.inner_text()
+    assert re.search(r"vs (champion|reference).*\(limit -?\d", first), first
     screenshot(page, "models")
 
     # When v1 is promoted back by hand, then rolled back

@@ -138,6 +138,11 @@ class VersionMetrics(BaseModel):
         default=None,
         description="the version's numbers on its held-out feedback (reported, not gated)",
     )
+    gate: dict[str, Any] | None = Field(
+        default=None,
+        description="the gate's decision: every failed guard (value, limit, comparator) and the "
+        "first passed ones, with counts (all of them: GET /models/{model}/versions)",
+    )
 
 
 class MetricsHistory(BaseModel):

@@ -114,6 +114,7 @@ class ModelCatalog:
                     "reason": v.reason,
                     "metrics": v.metrics,
                     "feedback_holdout": holdout_summary(v.extra.get("feedback_holdout")),
+                    "gate": gate_summary(v.extra.get("gate")),
                 }
                 for v in versions
             ],
@@ -153,4 +154,30 @@ def holdout_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
             name: {k: numbers.get(k) for k in keep}
             for name, numbers in report.get("models", {}).items()
         },
+    }
+
+
+# Guards a version's history shows besides the failed ones: a version row holds ~175 (one per
+# slice), too many for a listing of up to 100 versions; the admin route has them all.
+GATE_GUARDS_SHOWN = 12
+
+
+def gate_summary(gate: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The gate's decision with its numbers: every failed guard, then the first passed ones
+    (the overall metric and calibration guards come first), and how many there were."""
+    if not gate:
+        return None
+    guards = [g for g in gate.get("guards", ()) if isinstance(g, Mapping)]
+    failed = [g for g in guards if not g.get("passed")]
+    passed = [g for g in guards if g.get("passed")]
+    keep = ("name", "against", "value", "limit", "passed", "detail")
+    return {
+        "promote": bool(gate.get("promote")),
+        "reason": str(gate.get("reason", "")),
+        "total": len(guards),
+        "passed": len(passed),
+        "guards": [
+            {k: g.get(k) for k in keep}
+            for g in [*failed, *passed[: max(0, GATE_GUARDS_SHOWN - len(failed))]]
+        ],
     }

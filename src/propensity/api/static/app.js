@@ -484,7 +484,7 @@ async function renderVersions() {
         "td",
         { class: "reason" },
         v.reason || "",
-        gateDetails(v.extra && v.extra.gate),
+        gateDetails(v.gate),
         holdoutLine(v.feedback_holdout),
       ),
       h(
@@ -511,10 +511,13 @@ function gateDetails(gate) {
   if (!gate || !gate.guards || gate.guards.length === 0) return null;
   const failed = gate.guards.filter((g) => !g.passed);
   const shown = [...failed, ...gate.guards.filter((g) => g.passed)];
+  const total = gate.total ?? gate.guards.length;
+  const passed = gate.passed ?? total - failed.length;
+  const more = total - shown.length;
   return h(
     "details",
     { class: "gate", "data-testid": "gate-evidence" },
-    h("summary", {}, `gate: ${gate.guards.length - failed.length} of ${gate.guards.length} guards passed`),
+    h("summary", {}, `gate: ${passed} of ${total} guards passed`),
     h(
       "ul",
       {},
@@ -525,6 +528,7 @@ function gateDetails(gate) {
           `${g.passed ? "✓" : "✗"} ${g.name} vs ${g.against}: ${number(g.value, 4)} (limit ${number(g.limit, 4)})`,
         ),
       ),
+      more > 0 ? h("li", { class: "more" }, `… ${more} more passed (GET /models/{model}/versions lists them all)`) : null,
     ),
   );
 }
