@@ -11,7 +11,7 @@ from typing import Any
 from mangum import Mangum
 
 from propensity.api.app import create_app
-from propensity.api.routes import dashboard, predict
+from propensity.api.routes import dashboard, docs, predict
 from propensity.observability import observed_http
 from propensity.roots.predict import predict_services
 from propensity.settings import PredictSettings
@@ -20,7 +20,9 @@ settings = PredictSettings()  # type: ignore[call-arg]  # values come from the e
 services = predict_services(settings)
 assert services.predictions is not None
 services.predictions.champion_cache.preload([settings.default_model])
-app = create_app(services, [dashboard.router, predict.router], root_path=settings.api_base_path)
+app = create_app(
+    services, [dashboard.router, docs.router, predict.router], root_path=settings.api_base_path
+)
 asgi = Mangum(app, lifespan="off", api_gateway_base_path=settings.api_base_path or "/")
 
 
