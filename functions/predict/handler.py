@@ -14,7 +14,7 @@ from mangum import Mangum
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
 from propensity.api.app import create_app
-from propensity.api.routes import dashboard, predict
+from propensity.api.routes import dashboard, docs, predict
 from propensity.observability import observed_http
 from propensity.roots.predict import predict_services
 from propensity.settings import PredictSettings
@@ -23,7 +23,9 @@ settings = PredictSettings()  # type: ignore[call-arg]  # values come from the e
 services = predict_services(settings)
 assert services.predictions is not None
 services.predictions.champion_cache.preload([settings.default_model])
-app = create_app(services, [dashboard.router, predict.router], root_path=settings.api_base_path)
+app = create_app(
+    services, [dashboard.router, docs.router, predict.router], root_path=settings.api_base_path
+)
 asgi = Mangum(app, lifespan="off", api_gateway_base_path=settings.api_base_path or "/")
 
 

@@ -1,5 +1,7 @@
 """``propensity`` command line: train, eval, predict and drift for any configured model.
 
+The commands on a stack's resources (``bootstrap``, ``mlflow-export``) are in ``cli_stack``.
+
 Exit codes: 0 success, 1 drift found with ``--fail-on-drift``, 2 bad input (the one-line error
 names the file, row and column).
 """
@@ -17,6 +19,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from propensity.cli_stack import add_stack_commands
 from propensity.cli_tokens import add_token_command
 from propensity.config import available_models, load_model_config
 from propensity.errors import PropensityError
@@ -212,29 +215,6 @@ def cmd_invoke(args: argparse.Namespace, _settings: CliSettings) -> int:
     )
 
 
-def cmd_bootstrap(args: argparse.Namespace, settings: CliSettings) -> int:
-    from propensity.bootstrap import StackResources, bootstrap_stack
-
-    if args.stack_name:
-        from propensity.adapters.cloudformation import stack_outputs
-
-        resources = StackResources.from_outputs(stack_outputs(args.stack_name))
-    elif args.bucket and args.registry_table and args.feedback_table:
-        resources = StackResources(args.bucket, args.registry_table, args.feedback_table)
-    else:
-        raise PropensityError(
-            "give --stack-name, or --bucket, --registry-table and --feedback-table"
-        )
-    uploaded, outcomes = bootstrap_stack(resources, Path(args.data_root or settings.data_root))
-    print(f"uploaded {', '.join(uploaded) or 'nothing'} to s3://{resources.bucket}/")
-    for outcome in outcomes:
-        state = "promoted" if outcome.promoted else "rejected"
-        print(f"{outcome.model} {outcome.version}: {state} ({outcome.reason})")
-    if not outcomes:
-        print("every model already has a champion: nothing trained")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propensity", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -336,15 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.set_defaults(handler=cmd_invoke)
 
-    boot = commands.add_parser(
-        "bootstrap", help="upload datasets and train first champions in a deployed stack"
-    )
-    boot.add_argument("--stack-name", help="CloudFormation stack (reads its outputs)")
-    boot.add_argument("--bucket", help="artifacts bucket (instead of --stack-name)")
-    boot.add_argument("--registry-table")
-    boot.add_argument("--feedback-table")
-    boot.add_argument("--data-root", help="directory of the shipped datasets (default: data)")
-    boot.set_defaults(handler=cmd_bootstrap)
+    add_stack_commands(commands)  # bootstrap, mlflow-export
 
     add_token_command(commands)
 

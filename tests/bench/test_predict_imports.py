@@ -61,6 +61,13 @@ with mock_aws():
     answer = handler.lambda_handler(docs, Context())
     report["docs_status"] = answer["statusCode"]
     report["documented_paths"] = sorted(json.loads(answer["body"])["paths"])
+    assets = sys.modules["propensity.api.routes.docs"].asset_bytes
+    report["docs_files_read_before"] = assets.cache_info().currsize
+    bundle = copy.deepcopy(docs)
+    bundle["rawPath"] = bundle["requestContext"]["http"]["path"] = "/dev/docs/swagger-ui-bundle.js"
+    report["bundle_status"] = handler.lambda_handler(bundle, Context())["statusCode"]
+    report["docs_files_read_after"] = assets.cache_info().currsize
+    report["docs_distribution_imported"] = loaded(("fastapi_offline",))
 print(json.dumps(report))
 """
 
@@ -96,3 +103,7 @@ def test_predict_cold_start_imports_no_heavy_module_and_no_router_it_does_not_se
     assert "/models/{model}/feedback" in paths
     assert "/models/{model}/versions/{version}/promote" in paths
     assert "/models/{model}/predict" in paths
+    # And the docs' files were read only when asked for, from a distribution never imported
+    assert report["docs_files_read_before"] == 0
+    assert (report["bundle_status"], report["docs_files_read_after"]) == (200, 1)
+    assert report["docs_distribution_imported"] == []

@@ -1,4 +1,5 @@
-"""`propensity invoke` on a fresh stack and `propensity serve` as a process (SIGTERM stops it)."""
+"""`propensity invoke` on a fresh stack, `propensity serve` as a process (SIGTERM stops it), and
+`propensity mlflow-export` against a running local stack."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from propensity.cli import main
 from propensity.local.events import http_api_event
+from propensity.local.stack_run import LocalStack
 from propensity.local.template import Stack
 
 from .httpclient import call_json
@@ -82,3 +84,25 @@ def test_serve_prints_the_routes_serves_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.slow
+def test_mlflow_export_reads_a_running_local_stack(tmp_path: Path) -> None:
+    # Given a running local stack (the `make run` one: bootstrapped, v1 of each model)
+    with LocalStack(
+        port=0, serve_http=False, poll_streams=False, run_schedules=False, quiet=True
+    ) as stack:
+        assert stack.emulator_url is not None
+        # When the export is pointed at its emulator from another process, without AWS settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        command = [sys.executable, "-m", "propensity.cli", "mlflow-export", "--model", "telecom"]
+        command += ["--emulator-url", stack.emulator_url, "--tracking-uri", uri, "--no-plots"]
+        command += ["--artifact-location", (tmp_path / "mlartifacts").as_uri()]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=env, check=False, timeout=120
+        )
+    # Then telecom v1 is registered in MLflow with the champion alias
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "v1 -> version 1" in result.stdout
+    assert "champion v1 -> alias 'champion' on version 1" in result.stdout

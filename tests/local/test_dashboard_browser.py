@@ -1,8 +1,8 @@
-"""The dashboard driven in a real headless Chromium against the local stack.
+"""The dashboard, and the API docs it links to, driven in a real headless Chromium against the
+local stack.
 
-Debian's chromium (/usr/bin/chromium, installed by `make browser`) is driven by Playwright; no
-browser is downloaded at test time. Each tab is exercised the way a user works in it, and a
-screenshot of each is saved to test-output/screenshots/.
+Each tab is exercised the way a user works in it (tests/local/browser.py launches Debian's
+chromium), and a screenshot of each is saved to test-output/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,33 +12,20 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, expect
 
 from propensity.config import packaged_config_dir
 from propensity.local.stack_run import DATA_DIR, LocalStack
 from propensity.local.template import REPO_ROOT, Stack
 from tests.support.chat_lexicons import CHAT_MODEL_DIR
 
+from .browser import SCREENSHOTS, banner, chromium, percent, screenshot
 from .httpclient import call_json
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags this machine needs (PLATFORM-NOTES): no sandbox as root, no background network calls.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
 JOB_TIMEOUT_MS = 180_000
 
 
@@ -68,13 +55,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's screenshots count
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +76,6 @@ def page(browser: Browser, stack: LocalStack, requested_urls: list[str]) -> Iter
     yield opened
     context.close()
     assert page_errors == [], f"JavaScript errors on the page: {page_errors}"
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def banner(page: Page) -> str:
-    page.wait_for_selector("#error-banner:not([hidden])")
-    return page.inner_text("#error-text")
-
-
-def percent(text: str) -> float:
-    match = re.fullmatch(r"(\d{1,3}\.\d)%", text.strip())
-    assert match, f"not a probability: {text!r}"
-    return float(match.group(1))
 
 
 def test_predict_tab_scores_the_form_and_takes_feedback(page: Page, stack: LocalStack) -> None:
@@ -423,6 +389,51 @@ def test_api_errors_show_as_readable_messages(page: Page) -> None:
     screenshot(page, "error")
 
 
+def test_api_docs_link_lists_every_operation_and_tries_one(page: Page, stack: LocalStack) -> None:
+    # Given the operations the OpenAPI document describes
+    _, spec = call_json("GET", f"{stack.url}/openapi.json")
+    documented = [
+        (m.upper(), path, op) for path, item in spec["paths"].items() for m, op in item.items()
+    ]
+    operations = {(method, path) for method, path, _ in documented}
+    # (Swagger UI lists an operation once under each of its tags)
+    listings = sum(len(op.get("tags") or ["default"]) for _, _, op in documented)
+    refused: list[str] = []  # what the Content-Security-Policy blocked, as Chromium reports it
+    page.on("console", lambda m: _note_refusal(m, refused))
+
+    # When the dashboard's "API docs" link is followed
+    page.get_by_role("link", name="API docs").click()
+    page.wait_for_url(re.compile(rf"^{re.escape(stack.url)}(/dev)?/docs$"))
+    blocks = page.locator(".opblock")
+    expect(blocks).to_have_count(listings)
+
+    # Then Swagger UI (the shipped bundle) lists every operation of the API
+    listed = {
+        (
+            block.locator(".opblock-summary-method").inner_text(),
+            block.locator(".opblock-summary-path").get_attribute("data-path"),
+        )
+        for block in blocks.all()
+    }
+    assert listed == operations
+    # And Try it out calls this API (the document's server) and shows the answer
+    health = blocks.filter(has=page.locator("[data-path='/health']"))
+    health.locator(".opblock-summary").click()
+    health.get_by_role("button", name="Try it out").click()
+    health.get_by_role("button", name="Execute").click()
+    expect(
+        health.locator(".live-responses-table tr.response .response-col_status").first
+    ).to_have_text("200")
+    # and the policy had nothing to refuse: no inline script or style, no other origin
+    assert refused == []
+    screenshot(page, "docs")
+
+
+def _note_refusal(message: ConsoleMessage, refused: list[str]) -> None:
+    if "Content Security Policy" in message.text:
+        refused.append(message.text)
+
+
 def test_the_page_loaded_nothing_from_elsewhere(
     requested_urls: list[str], stack: LocalStack
 ) -> None:
@@ -435,4 +446,4 @@ def test_the_page_loaded_nothing_from_elsewhere(
 
 def test_screenshots_of_each_tab_were_saved() -> None:
     saved = {p.stem for p in SCREENSHOTS.glob("*.png")}
-    assert {"predict", "chat", "metrics", "models", "drift"} <= saved
+    assert {"predict", "chat", "metrics", "models", "drift", "docs"} <= saved

@@ -167,3 +167,16 @@ def test_each_function_has_its_own_composition_root(function: str) -> None:
     imported = closure(HANDLERS[function], "handler", lazy=True)
     roots = {m for m in imported if m.startswith("propensity.roots.")}
     assert roots == {f"propensity.roots.{function}"}
+
+
+def test_mlflow_is_imported_only_by_the_export_and_only_when_it_runs() -> None:
+    # MLflow is an optional extra: importing any module (the export's too) never imports it
+    for module, path in MODULES.items():
+        assert "mlflow" not in direct_imports(path, module, False), module
+        if "mlflow" in direct_imports(path, module, True):
+            assert module.startswith("propensity.mlflow_export"), module
+    # and no Lambda function reaches the export, even lazily
+    for function, handler in HANDLERS.items():
+        reached = closure(handler, "handler", lazy=True)
+        assert "mlflow" not in reached, function
+        assert not {m for m in reached if m.startswith("propensity.mlflow_export")}, function

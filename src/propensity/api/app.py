@@ -51,7 +51,9 @@ def create_app(services: Services, routers: Sequence[APIRouter], *, root_path: s
         description=DESCRIPTION,
         version=__version__,
         root_path=root_path,
-        docs_url="/docs",
+        # /docs is ours (api/routes/docs.py, predict function): FastAPI's loads a CDN.
+        docs_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
     )

@@ -41,7 +41,8 @@ DefaultModel = Annotated[str, Depends(deps.default_model)]
 
 
 @cache
-def _static(name: str) -> str:
+def static_text(name: str) -> str:
+    """A file of ``propensity/api/static`` as text, read on first use."""
     return (files("propensity.api") / "static" / name).read_text(encoding="utf-8")
 
 
@@ -51,7 +52,7 @@ def dashboard(request: Request, default: DefaultModel) -> HTMLResponse:
     # The API Gateway stage (/dev) prefixes every URL the page calls; the page reads it here.
     base = str(request.scope.get("root_path", "")).rstrip("/")
     page = (
-        _static("index.html")
+        static_text("index.html")
         .replace("__API_BASE__", html.escape(base, quote=True))
         .replace("__DEFAULT_MODEL__", html.escape(default, quote=True))
         .replace("__VERSION__", html.escape(__version__, quote=True))
@@ -65,7 +66,7 @@ def dashboard_asset(asset: AssetName) -> Response:
     if media_type is None:
         raise NotFoundError(f"no dashboard asset named {asset!r}")
     return Response(
-        _static(asset),
+        static_text(asset),
         media_type=media_type,
         headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"},
     )
