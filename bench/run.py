@@ -99,7 +99,7 @@ FULL = Plan(
 )
 SMOKE = Plan(1, 50, 5, 500, 1, 20, ((1, 3), (100, 1)), 1, 1, 1, 2.0, 4)
 # What --only can select; a partial run writes partial.json, never the full reports.
-PARTS = ("cold", "warm", "scorer", "batch", "load", "retrain", "chat-parse")
+PARTS = ("cold", "warm", "scorer", "batch", "load", "retrain", "chat-parse", "runtimes")
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -305,11 +305,13 @@ def cold_starts(env: Mapping[str, str], runs: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def _cold_start_sample(kind: str, env: Mapping[str, str]) -> dict[str, float]:
+def _cold_start_sample(
+    kind: str, env: Mapping[str, str], *, python: str = sys.executable
+) -> dict[str, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     spawned = time.monotonic()
     started = time.perf_counter()
-    done = _cold_start_process(kind, env)
+    done = _cold_start_process(kind, env, python=python)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -322,13 +324,13 @@ def _cold_start_sample(kind: str, env: Mapping[str, str]) -> dict[str, float]:
 
 
 def _cold_start_process(
-    kind: str, env: Mapping[str, str], *interpreter_flags: str
+    kind: str, env: Mapping[str, str], *interpreter_flags: str, python: str = sys.executable
 ) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter that imports the handler and serves the bank event (COLD_CODE)."""
     handler, modules = HANDLERS[kind]
     return subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
         [
-            sys.executable,
+            python,
             *interpreter_flags,
             "-c",
             COLD_CODE,
@@ -862,7 +864,7 @@ def run(plan: Plan, out: Path, *, smoke: bool, parts: Sequence[str] = PARTS) -> 
         "machine": machine(),
         "targets": {},
     }
-    if set(parts) & {"cold", "warm", "scorer", "batch", "load"}:
+    if set(parts) & {"cold", "warm", "scorer", "batch", "load", "runtimes"}:
         _run_with_stack(plan, report, parts, smoke=smoke)
 
     if "retrain" in parts:
@@ -977,6 +979,15 @@ def _run_with_stack(
             "model_joblib_bytes": len(pipeline_bytes),
             "baseline_key": BASELINE_KEY,
         }
+
+        # 1b. the previous runtime (Python 3.11) against ours, same handlers (bench/runtimes.py)
+        if "runtimes" in parts:
+            from bench import runtimes
+
+            say(f"Python {runtimes.PREVIOUS} against {platform.python_version()} …")
+            report["runtimes"] = runtimes.measure(
+                env, plan.cold_runs, min(plan.warm_requests, 2000)
+            )
 
         # 1. cold start
         if "cold" in parts:
@@ -1263,6 +1274,28 @@ table shows up, the run was slower than 10 µs/row: compare the CPU time per row
 machine's other load inflates wall time)."""
 
 
+def runtimes_markdown(runtimes: Mapping[str, Any] | None) -> list[str]:
+    """The 3.11 against 3.13 table (bench/runtimes.py), or why it is missing."""
+    if not runtimes:
+        return []
+    lines = ["", "### Python 3.11 against 3.13 (the same handlers, same run)", ""]
+    if not runtimes.get("available"):
+        return [*lines, f"Not measured: {runtimes.get('why')}."]
+    lines += [
+        runtimes["note"],
+        "",
+        "| Python | cold ours (s) | cold floor (s) | warm p50 ours (ms) | warm p50 floor (ms) |",
+        "|---|---|---|---|---|",
+    ]
+    for python, cold in runtimes["cold_to_first_response_s"].items():
+        warm = runtimes["warm_request_ms"][python]
+        lines.append(
+            f"| {python} | {_f(cold['ours']['median'], 3)} | {_f(cold['floor']['median'], 3)} "
+            f"| {_f(warm['ours']['p50'], 3)} | {_f(warm['floor']['p50'], 3)} |"
+        )
+    return lines
+
+
 def render_markdown(r: Mapping[str, Any]) -> str:
     m = r["machine"]
     cold, warm, per_row, batch = r["cold_start"], r["warm"], r["per_row"], r["batch"]
@@ -1434,6 +1467,7 @@ def render_markdown(r: Mapping[str, Any]) -> str:
                 f"| {_f(p['tottime_us_per_row'])} | {_f(p['cumtime_us_per_row'])} |"
             )
         lines += ["", SCORER_NOTE]
+    lines += runtimes_markdown(r.get("runtimes"))
     lines += [
         "",
         "## 3. Batch throughput (`POST /models/bank/predict/batch` through the handler)",

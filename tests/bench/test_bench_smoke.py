@@ -25,6 +25,7 @@ TOP_LEVEL_KEYS = {
     "package_sizes",
     "cost_per_million",
     "load",
+    "runtimes",
     "targets",
     "bench_seconds",
 }
@@ -34,6 +35,8 @@ TARGETS = {
     "warm_p50_5x_faster_like_for_like",
     "warm_p50_5x_faster_with_log",
     "scorer_10us_per_row",
+    "scorer_5us_per_row",
+    "warm_within_0_2_ms_of_the_floor",
     "retrain_package_20mib_spare",
     "load_run_zero_errors",
 }
@@ -67,9 +70,18 @@ def test_smoke_run_writes_both_reports(tmp_path: Path) -> None:
             "max_rss_mib",
         } <= set(report["cold_start"][design])
         assert {"median", "min", "max", "n"} <= set(report["cold_start"][design]["init_s"])
-    for variant in ("ours_with_log", "ours_log_stubbed", "baseline"):
+    for variant in ("ours_with_log", "ours_log_stubbed", "baseline", "floor"):
         assert {"p50", "p95", "p99"} <= set(report["warm"][variant]["request_ms"])
     assert "log_write_ms" in report["warm"]["ours_with_log"]
+    assert "propensity" in report["warm"]["where_the_time_goes"]["own_time_us_per_request"]
+    # The previous runtime beside ours: measured where a Python 3.11 exists, else says why
+    runtimes = report["runtimes"]
+    if runtimes["available"]:
+        assert set(runtimes["warm_request_ms"]) == {"3.11", "3.13"}
+        for by_design in runtimes["cold_to_first_response_s"].values():
+            assert set(by_design) == {"ours", "floor"}
+    else:
+        assert "no Python 3.11" in runtimes["why"]
     assert {"ours_scorer_us", "baseline_predict_proba_one_row_df_us"} <= set(report["per_row"])
     assert set(report["batch"]["ours"]) == set(report["batch"]["baseline"])
     assert {"ours_cli", "baseline_predict_proba_whole_frame"} <= set(
