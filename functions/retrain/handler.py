@@ -21,7 +21,7 @@ from propensity.adapters.feedback import parse_stream_keys
 from propensity.observability import logger, metrics, observed
 from propensity.records import RetrainJob
 from propensity.roots.retrain import retrain_orchestrator
-from propensity.service.retraining import summary
+from propensity.service.scheduled_runs import summary
 from propensity.settings import RetrainSettings
 
 settings = RetrainSettings()  # type: ignore[call-arg]  # values come from the environment

@@ -12,9 +12,7 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
 
 from propensity.clock import iso, parse_iso, utc_now
 from propensity.config import ModelConfig, config_for
@@ -46,6 +44,7 @@ from propensity.service.ports import (
     UploadStore,
 )
 from propensity.service.publication import Publisher
+from propensity.service.scheduled_runs import Action, ScheduledRun
 from propensity.service.training_inputs import TrainingInputs
 from propensity.versions import version_name
 
@@ -55,19 +54,6 @@ log = logging.getLogger(__name__)
 PERSON_APPROVED_ACTIONS = ("manual", "rollback")
 # How far back a redelivered job looks for the version it may have recorded already.
 JOB_LOOKBACK_VERSIONS = 25
-
-Action = Literal["bootstrap", "schedule", "drift", "none", "failed"]
-
-
-@dataclass(frozen=True)
-class ScheduledRun:
-    """What the schedule did for one model; a failure is reported here, never raised."""
-
-    model: str
-    action: Action
-    outcome: RetrainOutcome | None = None
-    error: str | None = None
-    expired_jobs: list[str] = field(default_factory=list)
 
 
 class RetrainOrchestrator:
@@ -394,13 +380,3 @@ class RetrainOrchestrator:
         failed = dataclasses.replace(job, status="failed", updated_at=self._clock(), reason=reason)
         self._job_store().update_job(failed)
         return failed
-
-
-def summary(runs: list[ScheduledRun]) -> dict[str, Any]:
-    """The schedule's answer: each model's run (outcome or error), the versions it trained, and
-    how many models failed."""
-    return {
-        "failures": sum(run.action == "failed" for run in runs),
-        "models": [dataclasses.asdict(run) for run in runs],
-        "outcomes": [dataclasses.asdict(run.outcome) for run in runs if run.outcome is not None],
-    }

@@ -15,7 +15,8 @@ from propensity.config import load_model_config
 from propensity.errors import DatasetError
 from propensity.records import FeedbackCounted, RetrainJob, RetrainJobQueued
 from propensity.service.catalog import ModelCatalog
-from propensity.service.retraining import RetrainOrchestrator, summary
+from propensity.service.retraining import RetrainOrchestrator
+from propensity.service.scheduled_runs import summary
 from propensity.service.uploads import UploadService
 from propensity.training.candidate import SklearnTrainer
 from propensity.training.feedback_holdout import is_held_out
