@@ -318,9 +318,12 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
     assert "v2" in page.inner_text("#job")
     page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2].champion")
     assert page.is_hidden("#error-banner")
-    # And its feedback hold-out is named: an upload alone brings no feedback to measure on
+    # And its feedback hold-out is named: the few labels the other tabs' tests sent (one in five
+    # of them held out, by hash) are too few to measure on
     holdout = page.locator("tr[data-version=v2] [data-testid=feedback-holdout]")
-    assert holdout.inner_text() == "feedback hold-out: no rows"
+    assert re.fullmatch(
+        r"feedback hold-out: (no rows|\d rows?, too few to measure)", holdout.inner_text()
+    ), holdout.inner_text()
     # And the gate's numbers behind its promotion: how many guards passed, each with its value
     # and limit against the champion or the reference
     gate = page.locator("tr[data-version=v2] [data-testid=gate-evidence]")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity import __version__
@@ -132,8 +133,12 @@ async def predict(
     service: Predictions,
     strict: Strict = True,
     source: ClientSource = "api",
-) -> dict[str, Any]:
-    return service.predict(model, _features(payload), strict=strict, source=source).answer()
+) -> JSONResponse:
+    # Returned as a response: FastAPI then skips re-validating our own answer against
+    # PredictionOut (~25 µs of a ~0.3 ms request). Its shape is the typed Prediction's, and the
+    # fuzz suite checks every answer against the OpenAPI schema.
+    answer = service.predict(model, _features(payload), strict=strict, source=source).answer()
+    return JSONResponse(answer)
 
 
 @router.post(
@@ -144,8 +149,8 @@ async def predict(
 )
 async def predict_default(
     payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
-) -> dict[str, Any]:
-    return service.predict(default, _features(payload), strict=strict).answer()
+) -> JSONResponse:
+    return JSONResponse(service.predict(default, _features(payload), strict=strict).answer())
 
 
 @router.post(

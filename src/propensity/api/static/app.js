@@ -539,7 +539,7 @@ function holdoutLine(report) {
   if (!report) return null;
   const attributes = { class: "holdout", "data-testid": "feedback-holdout" };
   if (report.status !== "reported") {
-    const few = report.rows === 0 ? "no rows" : `${report.rows} rows, too few to measure`;
+    const few = report.rows === 0 ? "no rows" : `${report.rows} row${report.rows === 1 ? "" : "s"}, too few to measure`;
     const why = report.status === "disabled" ? "off" : few;
     return h("p", attributes, `feedback hold-out: ${why}`);
   }
