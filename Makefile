@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 .PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke dynamodb-local
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A venv of another Python (an older checkout's 3.11) is made again, not patched.
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
+	  || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[train,plots,dev]"
 	@touch $@
