@@ -4,12 +4,17 @@
 #   scripts/sam-check.sh            (from anywhere; it works from the repository root)
 #
 # Steps:
-#   1. tool venv .venv-sam (python3.13, the Lambda runtime) with pinned aws-sam-cli + cfn-lint, created or refreshed
-#      when the pins change; kept out of the project venv because sam-cli's pins clash with it;
+#   1. tool venvs (python3.13, the Lambda runtime), created or refreshed when their pins change:
+#      .venv-sam with pinned aws-sam-cli + cfn-lint (kept out of the project venv because
+#      sam-cli's pins clash with it) and .venv-checkov with pinned checkov (its boto3 pin
+#      clashes with sam-cli's);
 #   2. cfn-lint infra/template.yaml, then sam validate --lint;
 #   3. the template translated to CloudFormation offline and linted again (errors only), plus
 #      checks neither linter makes (see that step): cfn-lint on the SAM source
 #      misses misspelled !GetAtt/!Ref targets and invalid StartingPosition values;
+#   3b. checkov on the translated template (the roles, stage and permissions SAM generates are
+#      scanned too); any failed check fails the build. A check that does not apply is skipped in
+#      the resource's Metadata (checkov: skip: [{id, comment}]), and every skip needs a reason;
 #   4. sam build (no container) into .aws-sam/build: layers/*/Makefile build the layers; then
 #      again for Architecture=arm64 into .aws-sam/build-arm64 (every ELF file checked aarch64);
 #   5. unzipped sizes of every function and layer, and function + its layers, to stdout and
@@ -27,11 +32,13 @@ set -euo pipefail
 
 SAM_CLI_VERSION="1.170.0"
 CFN_LINT_VERSION="1.58.0" # aws-sam-cli 1.170.0 requires cfn-lint>=1.52.0,<1.59
+CHECKOV_VERSION="3.3.30"  # pins boto3==1.35.49, sam-cli 1.170.0 boto3==1.43.108: own venv
 LIMIT_BYTES=262144000     # 250 MiB: function + all its layers, unzipped
 TEMPLATE="infra/template.yaml"
 BUILD_DIR=".aws-sam/build"
 BUILD_DIR_ARM64=".aws-sam/build-arm64"
 VENV=".venv-sam"
+CHECKOV_VENV=".venv-checkov"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$(pwd)"
@@ -63,25 +70,28 @@ if ! command -v aarch64-linux-gnu-strip >/dev/null; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "tool venv ($VENV)"
-PINS="aws-sam-cli==${SAM_CLI_VERSION} cfn-lint==${CFN_LINT_VERSION}"
-STAMPED="$PINS on python3.13" # a tool venv of another Python is rebuilt
-STAMP="$VENV/.sam-check-pins"
-if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$STAMPED" ]]; then
+step "tool venvs ($VENV, $CHECKOV_VENV)"
+tool_venv() { # directory, pins (a venv of other pins or another Python is rebuilt)
+  local venv=$1 pins=$2 stamp="$1/.sam-check-pins" stamped="$2 on python3.13"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$stamped" ]]; then
+    echo "up to date: $venv ($pins)"
+    return
+  fi
   # pyenv's python3.13 shim refuses unless the version is selected: use the install directly.
-  PYENV_313=$(compgen -G "$HOME/.pyenv/versions/3.13*/bin/python3.13" | head -n 1 || true)
-  PY="${PYTHON313:-${PYENV_313:-python3.13}}"
-  command -v "$PY" >/dev/null || die "$PY not found: install Python 3.13 (e.g. pyenv install 3.13) or set PYTHON313"
-  "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' ||
-    die "$PY is not Python 3.13 (the Lambda runtime): $("$PY" -V 2>&1)"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV" || die "could not create $VENV (Debian/Ubuntu: apt-get install python3.13-venv)"
+  local pyenv_313 py
+  pyenv_313=$(compgen -G "$HOME/.pyenv/versions/3.13*/bin/python3.13" | head -n 1 || true)
+  py="${PYTHON313:-${pyenv_313:-python3.13}}"
+  command -v "$py" >/dev/null || die "$py not found: install Python 3.13 (e.g. pyenv install 3.13) or set PYTHON313"
+  "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' ||
+    die "$py is not Python 3.13 (the Lambda runtime): $("$py" -V 2>&1)"
+  rm -rf "$venv"
+  "$py" -m venv "$venv" || die "could not create $venv (Debian/Ubuntu: apt-get install python3.13-venv)"
   # shellcheck disable=SC2086
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $PINS
-  printf '%s' "$STAMPED" >"$STAMP"
-else
-  echo "up to date: $PINS"
-fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $pins
+  printf '%s' "$stamped" >"$stamp"
+}
+tool_venv "$VENV" "aws-sam-cli==${SAM_CLI_VERSION} cfn-lint==${CFN_LINT_VERSION}"
+tool_venv "$CHECKOV_VENV" "checkov==${CHECKOV_VERSION}"
 # sam build's python3.13 builder and the layer Makefiles call `python3.13`: the venv's has pip.
 export PATH="$ROOT/$VENV/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
@@ -178,6 +188,46 @@ PY
 # Warnings are skipped on purpose: the translation resolves some parameters itself (W2001 on
 # CorsAllowedOrigins, W1020 on layer names); the source template was linted with warnings above.
 cfn-lint --ignore-checks W -- .aws-sam/translated.json
+done_step
+
+# ---------------------------------------------------------------------------------------------
+step "checkov .aws-sam/translated.json"
+# Offline (--skip-download: no Prisma Cloud guidelines). Its exit status is the summary's below.
+rm -f .aws-sam/results_json.json # a scan that crashes must not leave the last one's result
+"$CHECKOV_VENV/bin/checkov" -f .aws-sam/translated.json --framework cloudformation \
+  --skip-download --compact --output json --output-file-path .aws-sam >/dev/null || true
+python3.13 - .aws-sam/results_json.json <<'PY'
+"""The scan's failures, every skip with its reason (a skip without one fails too), the counts."""
+import json
+import sys
+
+with open(sys.argv[1], encoding="utf-8") as handle:
+    report = json.load(handle)
+results, summary = report["results"], report["summary"]
+
+
+def reason(check):
+    return (check.get("check_result") or {}).get("suppress_comment", "").strip()
+
+
+for check in results.get("failed_checks", []):
+    print(f"FAILED {check['check_id']} on {check['resource']}: {check['check_name']}")
+unexplained = []
+for check in results.get("skipped_checks", []):
+    print(f"skipped {check['check_id']} on {check['resource']}: {reason(check) or '(no reason)'}")
+    if not reason(check):
+        unexplained.append(check["check_id"])
+print(
+    f"checkov {summary['checkov_version']}: {summary['passed']} passed, {summary['failed']} failed,"
+    f" {summary['skipped']} skipped, {summary['parsing_errors']} parsing errors"
+    f" ({summary['resource_count']} resources)"
+)
+if summary["failed"] or summary["parsing_errors"] or unexplained:
+    sys.exit(
+        "checkov: fix the failure, or skip it in the resource's Metadata with a one-line reason"
+        + (f" (skips without a reason: {', '.join(unexplained)})" if unexplained else "")
+    )
+PY
 done_step
 
 # ---------------------------------------------------------------------------------------------

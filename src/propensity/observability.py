@@ -29,6 +29,16 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+def count(name: str) -> Callable[..., None]:
+    """A callback adding 1 to the EMF metric ``name`` (flushed with the invocation's metrics),
+    for services that report an event through a plain callable."""
+
+    def add(*_: object) -> None:
+        metrics.add_metric(name=name, unit="Count", value=1)
+
+    return add
+
+
 def observed(handler: Handler, *, correlation_id_path: str | None = None) -> Handler:
     """Structured logs with the Lambda context, an X-Ray segment, and flushed EMF metrics."""
 

@@ -62,6 +62,8 @@ class FeedbackSettings(_CredentialSettings):
     # Feedback changes the next model: it needs a feedback- or admin-scoped credential unless
     # this is "off" (demos), when it is stored as sent by "anonymous".
     feedback_auth: Literal["required", "off"] = "required"
+    # Days a feedback item is kept (DynamoDB TTL on expires_at); 0: until it is erased.
+    feedback_retention_days: Annotated[int, Field(ge=0, le=3650)] = 0
 
 
 class AdminSettings(_CredentialSettings):

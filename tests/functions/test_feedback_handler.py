@@ -3,6 +3,7 @@ credential (FeedbackAuth=required, the template's default)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -183,3 +184,43 @@ def test_with_feedback_auth_off_feedback_is_stored_as_sent_by_anonymous_or_the_j
     assert [invoke(handler, e)["statusCode"] for e in (behind_jwt, local)] == [201, 201]
     subjects = sorted(i["subject"]["S"] for i in feedback_items(stack, "bank"))
     assert subjects == ["anonymous", "jwt:6f1c2d3e-labeller"]
+
+
+def test_with_a_retention_period_feedback_items_expire_and_nothing_else_does(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the stack deployed with FeedbackRetentionDays=30 (the table's TTL is on expires_at)
+    apply_environment(
+        monkeypatch, Stack(parameters={**SMALL_BATCHES, "FeedbackRetentionDays": "30"})
+    )
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName=stack.names["FeedbackTable"])
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
+    # When feedback is posted
+    handler = load_handler("feedback")
+    assert invoke(handler, http_event("feedback-bank.json", headers=SIGNED_IN))["statusCode"] == 201
+    # Then its item expires 30 days after it was labelled (moto stores TTL attributes but never
+    # deletes: DynamoDB does, within days of the expiry), and the counter never expires
+    (item,) = feedback_items(stack, "bank")
+    created = datetime.fromisoformat(item["created_at"]["S"])
+    assert int(item["expires_at"]["N"]) == int(created.timestamp()) + 30 * 86_400
+    assert "expires_at" not in counter_item(stack, "bank")
+
+
+def test_by_default_feedback_is_kept(stack: Stack) -> None:
+    # Given the template's default (FeedbackRetentionDays=0)
+    handler = load_handler("feedback")
+    # When feedback is posted
+    assert invoke(handler, http_event("feedback-bank.json", headers=SIGNED_IN))["statusCode"] == 201
+    # Then its item carries no expiry: it stays until an erasure deletes it
+    (item,) = feedback_items(stack, "bank")
+    assert "expires_at" not in item
+
+
+def counter_item(stack: Stack, model: str) -> dict[str, Any]:
+    return boto3.client("dynamodb").get_item(
+        TableName=stack.names["FeedbackTable"],
+        Key={"model": {"S": model}, "item": {"S": "COUNTER"}},
+    )["Item"]

@@ -5,6 +5,10 @@ training, ``total``). A feedback item and its counter increment are written in o
 that fails when the id exists, so a retried request is stored and counted once. Admins'
 ``EXCLUSION#<id>`` (feedback kept out of training) and ``ERASURE#<id>`` (an erasure's audit
 entry) live beside them; ``adapters.feedback_curation`` writes those and deletes feedback.
+
+With a retention period, a feedback item carries ``expires_at`` (epoch seconds: its
+``created_at`` plus the period), the table's TTL attribute; no other item has one, so counters,
+jobs, uploads, exclusions and erasure audits never expire.
 """
 
 from __future__ import annotations
@@ -49,9 +53,12 @@ CONFLICT_BACKOFF_SECONDS = 0.02
 
 
 class DynamoFeedbackStore:
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table: str, client: DynamoDBClient | None = None, *, retention_days: int = 0
+    ) -> None:
         self.table = table
         self._db = client or dynamo.client()
+        self.retention_days = retention_days
 
     def _key(self, model: str, item: str) -> dict[str, Any]:
         return {"model": {"S": model}, "item": {"S": item}}
@@ -117,6 +124,7 @@ class DynamoFeedbackStore:
                 "prediction_id": record.prediction_id,
                 "source": record.source,
                 "subject": record.subject,
+                "expires_at": self._expiry(record.created_at),
             }
         )
         created = self._put_and_count(
@@ -125,6 +133,16 @@ class DynamoFeedbackStore:
         if not created:
             return self.get(record.model, record.feedback_id), False
         return record, True
+
+    def _expiry(self, created_at: str) -> int | None:
+        """When DynamoDB may delete a feedback item: from its own timestamp, so a retried write
+        stores the same value; None (no attribute, kept) without a retention period."""
+        if self.retention_days <= 0:
+            return None
+        created = datetime.fromisoformat(created_at)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return int(created.timestamp()) + self.retention_days * 86_400
 
     def get(self, model: str, feedback_id: str) -> FeedbackRecord:
         try:

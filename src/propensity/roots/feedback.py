@@ -13,7 +13,9 @@ from propensity.settings import FeedbackSettings
 def feedback_services(settings: FeedbackSettings) -> Services:
     feedback = FeedbackService(
         model_configs(),
-        DynamoFeedbackStore(settings.feedback_table),
+        DynamoFeedbackStore(
+            settings.feedback_table, retention_days=settings.feedback_retention_days
+        ),
         DynamoPredictionLog(settings.predictions_table),
     )
     if settings.feedback_auth == "off":

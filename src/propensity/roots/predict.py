@@ -10,6 +10,7 @@ from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry
 from propensity.api.dependencies import Services
+from propensity.observability import count
 from propensity.roots import model_configs
 from propensity.service.catalog import ModelCatalog
 from propensity.service.champions import ChampionCache
@@ -25,7 +26,13 @@ def predict_services(settings: PredictSettings) -> Services:
     dynamodb = dynamo.client()
     registry = DynamoRegistry(settings.registry_table, dynamodb)
     artifacts = ObjectStore(settings.artifacts_bucket)
-    champions = ChampionCache(registry, artifacts, refresh_seconds=settings.model_refresh_seconds)
+    # ChampionRefreshFailures: the ChampionStaleAlarm of infra/template.yaml watches it.
+    champions = ChampionCache(
+        registry,
+        artifacts,
+        refresh_seconds=settings.model_refresh_seconds,
+        on_stale=count("ChampionRefreshFailures"),
+    )
     predictions = PredictionService(
         champions,
         DynamoPredictionLog(settings.predictions_table, dynamodb),

@@ -2,7 +2,8 @@
 
 A new champion is picked up without a redeploy. Its scorecard is loaded only if its SHA-256
 matches the registry; when the new artifact is missing or corrupt, or the registry is
-unreachable, the cache keeps serving the scorecard it has.
+unreachable, the cache keeps serving the scorecard it has, and tells ``on_stale`` (the predict
+function counts it as the ChampionRefreshFailures metric, which an alarm watches).
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ class ChampionCache:
         *,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        on_stale: Callable[[str], None] | None = None,
     ) -> None:
         self._registry = registry
+        self._on_stale = on_stale
         self._artifacts = artifacts
         self._refresh = refresh_seconds
         self._clock = clock
@@ -72,6 +75,7 @@ class ChampionCache:
                 "registry unavailable, serving cached %s %s: %s", model, entry.alias.version, exc
             )
             entry.checked_at = now
+            self._stale(model)
             return entry.alias, entry.scorer
         if alias is None:
             if entry is None:
@@ -98,9 +102,15 @@ class ChampionCache:
                 entry.alias.version,
             )
             entry.checked_at = now
+            self._stale(model)
             return entry.alias, entry.scorer
         self._entries[model] = _Entry(alias, scorer, now)
         return alias, scorer
+
+    def _stale(self, model: str) -> None:
+        """A due re-check failed and the cached champion is served on: not refreshed."""
+        if self._on_stale is not None:
+            self._on_stale(model)
 
     def _load(self, model: str, alias: ChampionAlias) -> Scorer:
         scorer = Scorer.from_json(

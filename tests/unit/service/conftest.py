@@ -37,6 +37,8 @@ class World:
     predictions: PredictionService
     feedback: FeedbackService
     retrain: RetrainOrchestrator
+    # Models whose due champion re-check failed, one entry per failure (the cache's on_stale).
+    stale: list[str]
 
 
 @pytest.fixture
@@ -49,7 +51,10 @@ def world(trained: dict[str, TrainedModel], data_root: Path) -> World:
         FakeFeedbackStore(),
         FakeClock(),
     )
-    champions = ChampionCache(registry, artifacts, refresh_seconds=30, clock=clock)
+    stale: list[str] = []
+    champions = ChampionCache(
+        registry, artifacts, refresh_seconds=30, clock=clock, on_stale=stale.append
+    )
     retrain = RetrainOrchestrator(
         configs,
         registry,
@@ -67,6 +72,7 @@ def world(trained: dict[str, TrainedModel], data_root: Path) -> World:
         feedback_store=store,
         clock=clock,
         champions=champions,
+        stale=stale,
         predictions=PredictionService(
             champions, log, models=sorted(configs), log_ttl_days=90, batch_limit=3
         ),

@@ -70,6 +70,8 @@ def test_new_champion_is_served_after_the_refresh_interval(world: World) -> None
     assert world.predictions.predict("telecom", TELECOM_ROW).version == "v1"
     world.clock.now += 31
     assert world.predictions.predict("telecom", TELECOM_ROW).version == "v2"
+    # And a refresh that worked is not reported as stale
+    assert world.stale == []
 
 
 @pytest.mark.parametrize("damage", ["tampered", "truncated", "missing"])
@@ -88,6 +90,9 @@ def test_a_corrupt_new_champion_never_replaces_the_served_one(world: World, dama
         del world.artifacts.objects[key]
     world.clock.now += 31
     assert world.predictions.predict("telecom", TELECOM_ROW).version == "v1"
+    # And the failed refresh is reported (ChampionRefreshFailures in AWS), once per due re-check
+    assert world.predictions.predict("telecom", TELECOM_ROW).version == "v1"
+    assert world.stale == ["telecom"]
 
 
 def test_storage_outage_keeps_serving_the_cached_champion(world: World) -> None:
@@ -96,6 +101,8 @@ def test_storage_outage_keeps_serving_the_cached_champion(world: World) -> None:
     world.clock.now += 120
     again = world.predictions.predict("bank", {"age": 40})
     assert (again.version, again.probability) == (first.version, first.probability)
+    # And the champion served without a re-check is reported as not refreshed
+    assert world.stale == ["bank"]
 
 
 def test_no_champion_and_no_cache_is_unavailable(world: World) -> None:
