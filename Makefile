@@ -20,7 +20,7 @@ venv: $(STAMP)
 
 ## run: the whole SAM template locally on http://localhost:8000 (emulated AWS, no Docker)
 run: $(STAMP)
-	$(BIN)/propensity serve
+	$(BIN)/propensity serve $(ARGS)
 
 ## test: lint, type-check, then the whole test suite (fails when no test ran)
 test: $(STAMP) browser lint typecheck dynamodb-local

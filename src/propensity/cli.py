@@ -200,7 +200,17 @@ def cmd_serve(args: argparse.Namespace, _settings: CliSettings) -> int:
         bootstrap=not args.no_bootstrap,
         retrain_min_feedback=args.retrain_min_feedback,
         feedback_auth=args.feedback_auth,
+        parameter_overrides=overrides(args.parameter_overrides),
     )
+
+
+def overrides(pairs: Sequence[str] | None) -> dict[str, str]:
+    from propensity.local.template import parse_parameter_overrides
+
+    try:
+        return parse_parameter_overrides(pairs or ())
+    except ValueError as exc:
+        raise PropensityError(str(exc)) from exc
 
 
 def cmd_invoke(args: argparse.Namespace, _settings: CliSettings) -> int:
@@ -291,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("required", "off"),
         default="required",
         help="the template's FeedbackAuth: feedback needs a credential (default) or is open",
+    )
+    serve.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="template parameters, as sam deploy takes them (checked against the template); "
+        "they win over the flags above",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -43,18 +44,25 @@ def serve(
     bootstrap: bool = True,
     retrain_min_feedback: int = 20,
     feedback_auth: str = "required",
+    parameter_overrides: Mapping[str, str] | None = None,
 ) -> int:
     from propensity.local.stack_run import LocalStack
     from propensity.local.template import Stack
 
     configure_logging()
+    # The flags set the demo's defaults; --parameter-overrides has the last word, as in SAM.
+    parameters = {
+        "RetrainMinFeedback": str(retrain_min_feedback),
+        "FeedbackAuth": feedback_auth,
+        **(parameter_overrides or {}),
+    }
+    try:
+        template_stack = Stack(parameters=parameters)
+    except ValueError as exc:
+        print(f"propensity serve: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     stack = LocalStack(
-        stack=Stack(
-            parameters={
-                "RetrainMinFeedback": str(retrain_min_feedback),
-                "FeedbackAuth": feedback_auth,
-            }
-        ),
+        stack=template_stack,
         port=default_port() if port is None else port,
         host=host,
         emulator_port=emulator_port,

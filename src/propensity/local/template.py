@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,42 @@ class FunctionSpec:
         return self.handler.rsplit(".", 1)[1]
 
 
+def checked_parameter(specs: Mapping[str, Any], name: str, value: str) -> str:
+    """``value`` for template parameter ``name``, checked as CloudFormation would check it
+    (ValueError naming the parameter and the rule otherwise)."""
+    if name not in specs:
+        raise ValueError(f"no parameter {name!r} in the template (known: {', '.join(specs)})")
+    spec = specs[name]
+    allowed = [str(v) for v in spec.get("AllowedValues", ())]
+    if allowed and value not in allowed:
+        raise ValueError(f"{name}={value!r}: must be one of {', '.join(allowed)}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r}: must be a number") from None
+        low, high = spec.get("MinValue"), spec.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            raise ValueError(f"{name}={value!r}: must be within [{low}, {high}]")
+    pattern = spec.get("AllowedPattern")
+    if pattern and not re.fullmatch(pattern, value):
+        raise ValueError(f"{name}={value!r}: must match {pattern}")
+    return value
+
+
+def parse_parameter_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs, as ``sam deploy --parameter-overrides`` takes them (also SAM's
+    ``ParameterKey=K,ParameterValue=V`` form)."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        match = re.fullmatch(r"ParameterKey=([^,]+),ParameterValue=(.*)", pair)
+        key, sep, value = (match.group(1), "=", match.group(2)) if match else pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter override {pair!r} is not KEY=VALUE")
+        overrides[key] = value
+    return overrides
+
+
 class Stack:
     """The template with parameters and physical names resolved for one local stack."""
 
@@ -116,11 +152,10 @@ class Stack:
         self.template = dict(template or load_template())
         self.template_dir = template_dir
         self.resources: dict[str, Any] = self.template["Resources"]
-        self.parameters = {
-            name: str(spec.get("Default", ""))
-            for name, spec in self.template.get("Parameters", {}).items()
-        }
-        self.parameters.update(parameters or {})
+        specs = self.template.get("Parameters", {})
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in specs.items()}
+        for name, value in (parameters or {}).items():
+            self.parameters[name] = checked_parameter(specs, name, str(value))
         # Physical names: given, or derived from the logical id (lower-case, like a stack would).
         self.names = {
             logical: (names or {}).get(logical, f"propensity-local-{logical.lower()}")
