@@ -39,6 +39,8 @@ class PredictSettings(_FunctionSettings):
     model_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     prediction_log_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 90
     batch_limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    # Rows of one batch request written to the prediction log (a uniform sample beyond it).
+    batch_log_rows: Annotated[int, Field(ge=0, le=1000)] = 25
 
 
 class _CredentialSettings(_FunctionSettings):

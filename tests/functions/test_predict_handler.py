@@ -93,6 +93,32 @@ def test_batch_scores_rows_and_refuses_oversized_batches(monkeypatch: pytest.Mon
 
 
 @pytest.mark.usefixtures("published")
+def test_a_batch_writes_a_bounded_sample_of_its_rows_to_the_log(stack: Stack) -> None:
+    # Given the default BATCH_LOG_ROWS (25) and an empty prediction log
+    handler = load_handler("predict")
+    table = stack.names["PredictionsTable"]
+    row = {"calls": 85, "minutes": 516.7, "messages": 56, "mb_used": 22696.96}
+    path = "/dev/models/telecom/predict/batch"
+    # When 1,000 rows are scored in one request
+    answer = body_of(
+        invoke(handler, http_event("predict-bank.json", body={"rows": [row] * 1000}, path=path))
+    )
+    # Then all are answered, 25 of them are logged and say so, and the log grew by 25 items
+    assert answer["count"] == 1000
+    logged = [p["prediction_id"] for p in answer["predictions"] if p["logged"]]
+    assert len(logged) == 25
+    items = boto3.client("dynamodb").scan(TableName=table)["Items"]
+    assert sorted(i["prediction_id"]["S"] for i in items) == sorted(logged)
+    # And a small batch is logged whole, as single predictions always are
+    small = body_of(
+        invoke(handler, http_event("predict-bank.json", body={"rows": [row] * 3}, path=path))
+    )
+    assert [p["logged"] for p in small["predictions"]] == [True] * 3
+    single = body_of(invoke(handler, load_event("predict-telecom-flat.json")))
+    assert single["logged"] is True
+
+
+@pytest.mark.usefixtures("published")
 def test_models_metrics_and_docs_under_the_stage_prefix() -> None:
     handler = load_handler("predict")
     models = body_of(invoke(handler, get_route("/models")))

@@ -56,6 +56,11 @@ class PredictionOut(BaseModel):
     ignored: list[str] = Field(
         default_factory=list, description="unknown fields ignored (lenient mode)"
     )
+    logged: bool = Field(
+        default=True,
+        description="in the prediction log, so feedback may name its prediction_id (always, "
+        "except batch rows beyond BATCH_LOG_ROWS: send their features as feedback instead)",
+    )
 
 
 class BatchIn(BaseModel):

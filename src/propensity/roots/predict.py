@@ -39,6 +39,7 @@ def predict_services(settings: PredictSettings) -> Services:
         models=sorted(configs),
         log_ttl_days=settings.prediction_log_ttl_days,
         batch_limit=settings.batch_limit,
+        batch_log_rows=settings.batch_log_rows,
     )
     return Services(
         default_model=settings.default_model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -35,6 +36,9 @@ class Prediction:
     imputed: list[str]
     unknown: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # Whether the prediction log holds it, so that feedback may name it by prediction_id (every
+    # single prediction is logged; a batch logs a bounded sample of its rows).
+    logged: bool = True
     # The model's target column (e.g. is_ultra): names the seed-compatible probability field.
     target_column: str = ""
 
@@ -62,6 +66,7 @@ class PredictionService:
         models: Sequence[str],
         log_ttl_days: int,
         batch_limit: int,
+        batch_log_rows: int = 25,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
@@ -70,6 +75,7 @@ class PredictionService:
         self.models = tuple(models)
         self._ttl = timedelta(days=log_ttl_days)
         self.batch_limit = batch_limit
+        self.batch_log_rows = batch_log_rows
         self._clock = clock
         self._new_id = new_id
 
@@ -96,6 +102,15 @@ class PredictionService:
         if len(rows) > self.batch_limit:
             raise BatchTooLargeError(len(rows), self.batch_limit)
         return self.predict_many(model, rows, strict=strict, field_prefix="rows", source="batch")
+
+    def _logged_ids(self, ids: Sequence[str]) -> set[str]:
+        """The batch rows the log keeps: all of a small batch; of a larger one the
+        ``batch_log_rows`` whose ids hash lowest (a uniform sample, so the drift window still
+        sees batch traffic as it is), bounding a request's writes whatever its size."""
+        if len(ids) <= self.batch_log_rows:
+            return set(ids)
+        ranked = sorted(ids, key=lambda i: hashlib.sha256(i.encode()).digest())
+        return set(ranked[: self.batch_log_rows])
 
     def predict_many(
         self,
@@ -124,24 +139,25 @@ class PredictionService:
                 scored.append((row, scorer.score(row, strict=strict)))
             except InvalidInputError as exc:
                 raise InvalidInputError(f"{where}.{exc.field}", exc.reason) from exc
+        ids = [self._new_id() for _ in scored]
+        sampled = self._logged_ids(ids) if source == "batch" else set(ids)
         predictions: list[Prediction] = []
         records: list[PredictionRecord] = []
-        for row, score in scored:
-            prediction_id = self._new_id()
-            logged = {name: row.get(name) for name in scorer.feature_names}
-            records.append(
-                PredictionRecord(
-                    prediction_id,
-                    model,
-                    alias.version,
-                    timestamp,
-                    logged,
-                    score.probability,
-                    score.prediction,
-                    expires_at,
-                    source,
+        for prediction_id, (row, score) in zip(ids, scored, strict=True):
+            if prediction_id in sampled:
+                records.append(
+                    PredictionRecord(
+                        prediction_id,
+                        model,
+                        alias.version,
+                        timestamp,
+                        {name: row.get(name) for name in scorer.feature_names},
+                        score.probability,
+                        score.prediction,
+                        expires_at,
+                        source,
+                    )
                 )
-            )
             predictions.append(
                 Prediction(
                     prediction_id=prediction_id,
@@ -164,6 +180,7 @@ class PredictionService:
                     imputed=list(score.imputed),
                     unknown=list(score.unknown),
                     ignored=list(score.ignored),
+                    logged=prediction_id in sampled,
                     target_column=target_column,
                 )
             )
