@@ -227,3 +227,18 @@ def test_the_retrain_role_has_no_managed_crud_policy() -> None:
     # the role lists what it calls instead (recorded in test_retrain_policy.py)
     policies = props("RetrainFunction")["Policies"]
     assert all("Statement" in p for p in policies), policies
+
+
+def test_the_prediction_log_index_projects_what_the_drift_window_reads() -> None:
+    # Given what the prediction-log adapter writes and reads back for a logged prediction
+    from propensity.adapters.predictions import _to_item
+    from propensity.records import PredictionRecord
+
+    record = PredictionRecord("p1", "bank", "v1", "2026-12-02T00:00:00.000+00:00", {}, 0.5, 1, 9)
+    written = set(_to_item(record))
+    # Then the by_model index projects exactly those attributes beyond the keys it has anyway
+    table = RESOURCES["PredictionsTable"]["Properties"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    keys = {k["AttributeName"] for k in index["KeySchema"]} | {"prediction_id"}
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(index["Projection"]["NonKeyAttributes"]) == written - keys
