@@ -130,13 +130,14 @@ def start(admin: ModuleType, sha256: str, model: str = "telecom") -> dict[str, A
     event["headers"]["content-type"] = "application/json"
     started = invoke(admin, event)
     assert started["statusCode"] == 201, started["body"]
-    return body_of(started)
+    ticket: dict[str, Any] = body_of(started)
+    return ticket
 
 
 def complete(admin: ModuleType, ticket: dict[str, Any], model: str = "telecom") -> dict[str, Any]:
-    return invoke(
-        admin, route_event("POST", f"/models/{model}/{ticket['complete']}", headers=BEARER)
-    )
+    path = f"/models/{model}/{ticket['complete']}"
+    response: dict[str, Any] = invoke(admin, route_event("POST", path, headers=BEARER))
+    return response
 
 
 @pytest.mark.usefixtures("published")

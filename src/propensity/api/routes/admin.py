@@ -173,22 +173,28 @@ class UploadTicket(BaseModel):
     complete: str = Field(description="POST here (relative to the model) once the file is sent")
 
 
+def _model_identity(model: ModelName, identity: Identity) -> AdminIdentity:
+    """The credential, checked for the path's model as a dependency: a credential for another
+    model is refused (403) before a required body is validated (422)."""
+    identity.require(model)
+    return identity
+
+
 @router.post(
     "/models/{model}/uploads",
     status_code=201,
     response_model=UploadTicket,
     responses=BODY_RESPONSES,
+    dependencies=[Depends(_model_identity)],
 )
 def start_upload(
     model: ModelName,
     uploads: Uploads,
-    identity: Identity,
     body: Annotated[StartUploadIn, Body()],
 ) -> dict[str, Any]:
     """For files above the API's payload limit: POST the CSV to S3 with the returned form
     (a signed policy: this key, `text/csv`, 1 byte to `max_bytes`, a few minutes), then complete.
     """
-    identity.require(model)
     started = uploads.start_presigned(model, body.sha256)
     return {**started, "complete": f"uploads/{started['upload_id']}/complete"}
 
