@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -14,6 +18,7 @@ import urllib3
 from propensity.local.template import Stack
 from tests.functions.conftest import ADMIN_TOKEN, body_of, invoke, load_handler, route_event
 from tests.functions.test_admin_handler import job_stream_event
+from tests.support.presigned import policy_of, post_form, sha256_of
 
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -104,24 +109,60 @@ def test_an_invalid_csv_is_refused_with_rows_and_columns_and_nothing_is_stored(
     assert upload_keys(stack) == [] and pending(stack, "telecom") == 0
 
 
+@pytest.fixture
+def s3_server(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto in server mode (as ``propensity.local.emulator`` starts it) for S3: the admin
+    function signs its POST forms for this endpoint, and the test POSTs them over HTTP. moto's
+    backends are per process, so the server shares the in-process stack's bucket and tables."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://{host}:{port}")
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def start(admin: ModuleType, sha256: str, model: str = "telecom") -> dict[str, Any]:
+    event = route_event("POST", f"/models/{model}/uploads", headers=BEARER)
+    event["body"] = json.dumps({"sha256": sha256})
+    event["headers"]["content-type"] = "application/json"
+    started = invoke(admin, event)
+    assert started["statusCode"] == 201, started["body"]
+    ticket: dict[str, Any] = body_of(started)
+    return ticket
+
+
+def complete(admin: ModuleType, ticket: dict[str, Any], model: str = "telecom") -> dict[str, Any]:
+    path = f"/models/{model}/{ticket['complete']}"
+    response: dict[str, Any] = invoke(admin, route_event("POST", path, headers=BEARER))
+    return response
+
+
 @pytest.mark.usefixtures("published")
-def test_presigned_upload_for_large_files(stack: Stack, telecom_csv: bytes) -> None:
+def test_presigned_upload_for_large_files(stack: Stack, s3_server: str, telecom_csv: bytes) -> None:
+    # Given a client that announces its file's SHA-256
     admin = load_handler("admin")
-    started = invoke(admin, route_event("POST", "/models/telecom/uploads", headers=BEARER))
-    assert started["statusCode"] == 201
-    ticket = body_of(started)
-    assert ticket["method"] == "PUT" and "X-Amz-Signature" in ticket["url"]
-    # The client PUTs the file to the URL (here: the same object written directly)
-    boto3.client("s3").put_object(
-        Bucket=stack.names["ArtifactsBucket"],
-        Key=f"incoming/telecom/{ticket['upload_id']}.csv",
-        Body=telecom_csv,
-    )
-    completed = invoke(
-        admin, route_event("POST", f"/models/telecom/{ticket['complete']}", headers=BEARER)
-    )
-    assert completed["statusCode"] == 200 and body_of(completed)["rows"] == 200
+    digest = sha256_of(telecom_csv)
+    ticket = start(admin, digest)
+    # Then it gets a POST form for S3, whose id is the file's content hash
+    assert ticket["method"] == "POST" and ticket["url"].startswith(s3_server)
+    assert ticket["upload_id"] == digest[:32] and ticket["expires_in"] == 300
+    assert ticket["fields"]["x-amz-meta-sha256"] == digest and "x-amz-signature" in ticket["fields"]
+    # When it POSTs the file with that form (multipart, over HTTP) and completes the upload
+    posted = post_form(ticket, telecom_csv)
+    assert posted.status_code == 204, posted.text
+    completed = complete(admin, ticket)
+    # Then the file is accepted under that same id, stored and its 200 rows counted
+    assert completed["statusCode"] == 200, completed["body"]
+    body = body_of(completed)
+    assert body["rows"] == 200 and body["sha256"] == digest and body["upload_id"] == digest[:32]
+    assert upload_keys(stack) == [f"uploads/telecom/{digest[:32]}.csv"]
     assert pending(stack, "telecom") == 200
+    # And completing it again (a retry) is a duplicate, counted once
+    again = complete(admin, ticket)
+    assert body_of(again)["duplicate"] is True and pending(stack, "telecom") == 200
     # Completing an upload that never arrived is a 404
     missing = invoke(
         admin, route_event("POST", f"/models/telecom/uploads/{'a' * 32}/complete", headers=BEARER)
@@ -130,36 +171,89 @@ def test_presigned_upload_for_large_files(stack: Stack, telecom_csv: bytes) -> N
 
 
 @pytest.mark.usefixtures("published")
-def test_an_oversized_presigned_upload_is_refused_without_being_read_whole(
-    stack: Stack, telecom_csv: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given an upload limit of 1 KiB and a client that PUT 8 KiB to its presigned URL
-    monkeypatch.setattr("propensity.service.uploads.MAX_UPLOAD_BYTES", 1024)
-    s3 = boto3.client("s3")
-    reads: list[dict[str, Any]] = []
+def test_starting_an_upload_needs_the_files_sha256(stack: Stack) -> None:
     admin = load_handler("admin")
-    store = admin.app.state.services.uploads._artifacts  # the function's own S3 adapter
+    for body in ({}, {"sha256": "not-a-hash"}, {"sha256": "A" * 64}):
+        # When an upload is started without a lowercase hex SHA-256
+        event = route_event("POST", "/models/telecom/uploads", headers=BEARER)
+        event["body"] = json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+        response = invoke(admin, event)
+        # Then it is refused, naming the field
+        assert response["statusCode"] == 422, body
+        assert any(e["loc"][-1] == "sha256" for e in body_of(response)["detail"])
+
+
+@pytest.mark.usefixtures("published")
+def test_an_oversized_presigned_post_is_refused_by_the_policy_and_by_complete(
+    stack: Stack, s3_server: str, telecom_csv: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an upload limit of 1 KiB and an 8 KiB file announced by its SHA-256
+    monkeypatch.setattr("propensity.service.uploads.MAX_UPLOAD_BYTES", 1024)
+    admin = load_handler("admin")
+    reads: list[dict[str, Any]] = []
+    store = admin.app.state.services.uploads._incoming  # the function's own S3 adapter
     store._client.meta.events.register(
         "before-call.s3.GetObject", lambda params, **_: reads.append(dict(params))
     )
-    ticket = body_of(invoke(admin, route_event("POST", "/models/telecom/uploads", headers=BEARER)))
     oversized = (telecom_csv * 10)[: 8 * 1024]
-    s3.put_object(
-        Bucket=stack.names["ArtifactsBucket"],
-        Key=f"incoming/telecom/{ticket['upload_id']}.csv",
-        Body=oversized,
-    )
+    digest = sha256_of(oversized)
+    ticket = start(admin, digest)
 
-    # When it completes the upload
-    completed = invoke(
-        admin, route_event("POST", f"/models/telecom/{ticket['complete']}", headers=BEARER)
-    )
+    # Then the signed policy S3 checks every POST against bounds the size to 1..1024 bytes,
+    # pins the exact key, the content type and the stated SHA-256, and expires in 300 s
+    policy = policy_of(ticket)
+    key = f"incoming/telecom/{digest[:32]}.csv"
+    assert ["content-length-range", 1, 1024] in policy["conditions"]
+    for condition in (
+        {"bucket": stack.names["ArtifactsBucket"]},
+        {"key": key},
+        {"Content-Type": "text/csv"},
+        {"x-amz-meta-sha256": digest},
+    ):
+        assert condition in policy["conditions"]
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert 290 <= (expires - datetime.now(UTC)).total_seconds() <= 300
+    assert ticket["max_bytes"] == 1024
 
-    # Then it is refused as too large, having fetched only the limit plus one byte
+    # When the client POSTs the 8 KiB file with that form
+    posted = post_form(ticket, oversized)
+    # Real S3 answers 400 EntityTooLarge and stores nothing. moto 5.2.5 does not evaluate POST
+    # policies at all (server mode or in-process: no content-length-range, key, field or
+    # signature check; see moto/s3/responses.py _bucket_response_post), so it stores the object
+    assert posted.status_code == 204
+    # And completes the upload
+    completed = complete(admin, ticket)
+
+    # Then complete refuses it by its own limit, having fetched only the limit plus one byte
     assert completed["statusCode"] == 422
-    assert "larger than" in completed["body"]
+    assert "larger than 1024 bytes" in body_of(completed)["reason"]
     assert [r["headers"].get("Range") for r in reads] == ["bytes=0-1024"]
-    assert pending(stack, "telecom") == 0
+    assert upload_keys(stack) == [] and pending(stack, "telecom") == 0
+
+
+@pytest.mark.usefixtures("published")
+def test_a_file_other_than_the_one_announced_is_refused(
+    stack: Stack, s3_server: str, telecom_csv: bytes
+) -> None:
+    admin = load_handler("admin")
+    # Given an upload announced with the SHA-256 of a 200-row file
+    ticket = start(admin, sha256_of(telecom_csv))
+    cut_short = telecom_csv[: len(telecom_csv) // 2].rsplit(b"\n", 1)[0] + b"\n"
+    cases = {
+        # a transfer cut short at a line end (a valid CSV, but not the file announced)
+        "cut short": {},
+        # the form's metadata altered to match it (real S3 refuses that POST; moto stores it)
+        "metadata altered": {"x-amz-meta-sha256": sha256_of(cut_short)},
+    }
+    for case, changed in cases.items():
+        # When that other file is POSTed and the upload completed
+        assert post_form(ticket, cut_short, **changed).status_code == 204
+        completed = complete(admin, ticket)
+        # Then it is refused, naming the field, and nothing is stored or counted
+        assert completed["statusCode"] == 422, case
+        assert body_of(completed)["field"] == "sha256", case
+        assert upload_keys(stack) == [] and pending(stack, "telecom") == 0, case
 
 
 def test_uploads_need_credentials(stack: Stack, telecom_csv: bytes) -> None:

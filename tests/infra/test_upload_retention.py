@@ -36,16 +36,24 @@ def expiring_rules(key: str) -> list[str]:
 
 
 def test_accepted_uploads_never_expire_and_unfinished_ones_do(data_root: object) -> None:
-    # Given the upload service writing a labelled CSV and handing out a presigned PUT target
+    # Given the upload service writing a labelled CSV and handing out a presigned POST target
     config = load_model_config("telecom")
     artifacts = FakeArtifacts()
     presigned: list[str] = []
 
-    def presign(key: str, seconds: int) -> str:
-        presigned.append(key)
-        return f"https://example.invalid/{key}"
+    class Incoming:
+        def presigned_post(self, key: str, **_: object) -> tuple[str, dict[str, str]]:
+            presigned.append(key)
+            return "https://example.invalid/", {"key": key}
 
-    uploads = UploadService({"telecom": config}, artifacts, FakeFeedbackStore(), presign=presign)
+        def get_with_metadata(
+            self, key: str, max_bytes: int | None = None
+        ) -> tuple[bytes, dict[str, str]]:
+            raise AssertionError("not read here")
+
+    uploads = UploadService(
+        {"telecom": config}, artifacts, FakeFeedbackStore(), incoming=Incoming()
+    )
     rows = pd.DataFrame(
         {
             "calls": [40, 85],
@@ -56,7 +64,7 @@ def test_accepted_uploads_never_expire_and_unfinished_ones_do(data_root: object)
         }
     )
     uploads.accept("telecom", rows.to_csv(index=False).encode(), "rows.csv")
-    uploads.start_presigned("telecom", "u1")
+    uploads.start_presigned("telecom", "0" * 64)
     # When the template's lifecycle rules are applied to those keys
     written = [key for key in artifacts.objects if key.endswith(".csv")]
     # Then the accepted file matches no expiring rule, and the unfinished target does

@@ -33,15 +33,7 @@ class ObjectStore:
         )
 
     def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if max_bytes is not None:  # S3 sends no more than this: a huge object cannot exhaust memory
-            kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
-        try:
-            response = self._client.get_object(**kwargs)
-            body: bytes = response["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
-        return body
+        return self.get_with_metadata(key, max_bytes)[0]
 
     def put_bytes(
         self,
@@ -63,17 +55,52 @@ class ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"s3://{self.bucket}/{key}") from exc
 
-    def presigned_put(self, key: str, expires_seconds: int) -> str:
-        """A URL that lets its holder PUT one CSV object at ``key`` until it expires."""
+    def get_with_metadata(
+        self, key: str, max_bytes: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The object's bytes (only its first ``max_bytes`` when given) and its user metadata."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if max_bytes is not None:  # S3 sends no more than this: a huge object cannot exhaust memory
+            kwargs["Range"] = f"bytes=0-{max_bytes - 1}"
         try:
-            url: str = self._client.generate_presigned_url(
-                "put_object",
-                Params={"Bucket": self.bucket, "Key": key, "ContentType": "text/csv"},
+            response = self._client.get_object(**kwargs)
+            body: bytes = response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
+        return body, dict(response.get("Metadata", {}))
+
+    def presigned_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        metadata: dict[str, str],
+        expires_seconds: int,
+    ) -> tuple[str, dict[str, str]]:
+        """A URL and form fields that let their holder POST one object to exactly ``key``.
+
+        The signed policy pins the key, the content type and each metadata value, and bounds
+        the size to 1..``max_bytes``: S3 refuses any other POST (``EntityTooLarge``,
+        ``AccessDenied``) before storing a byte.
+        """
+        fields = {"Content-Type": content_type} | {
+            f"x-amz-meta-{name}": value for name, value in metadata.items()
+        }
+        # boto3 adds the bucket and exact-key conditions itself.
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, max_bytes])
+        try:
+            post = self._client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields=fields,
+                Conditions=conditions,
                 ExpiresIn=expires_seconds,
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"s3://{self.bucket}/{key}") from exc
-        return url
+        return str(post["url"]), {str(k): str(v) for k, v in post["fields"].items()}
 
 
 def read_s3_uri(uri: str) -> bytes:

@@ -31,5 +31,5 @@ def admin_services(settings: AdminSettings) -> Services:
         ),
         authenticator=authenticator(settings),
         admin_jwt_scope=settings.admin_jwt_scope,
-        uploads=UploadService(configs, artifacts, feedback, presign=artifacts.presigned_put),
+        uploads=UploadService(configs, artifacts, feedback, incoming=artifacts),
     )

@@ -32,6 +32,29 @@ class ArtifactStore(Protocol):
     def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
 
 
+class IncomingUploads(Protocol):
+    """Where clients send files too large for the API, by a presigned POST."""
+
+    def presigned_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        metadata: dict[str, str],
+        expires_seconds: int,
+    ) -> tuple[str, dict[str, str]]:
+        """The URL and form fields of a POST that stores 1..``max_bytes`` bytes at exactly
+        ``key``, with that content type and metadata, until it expires."""
+        ...
+
+    def get_with_metadata(
+        self, key: str, max_bytes: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The object's bytes (its first ``max_bytes`` when given) and its user metadata."""
+        ...
+
+
 class DatasetStore(Protocol):
     def read(self, source: str) -> tuple[bytes, str]:
         """The raw bytes of a model's base dataset (a config's ``dataset.source``) and the

@@ -13,14 +13,24 @@ from typing import Any
 
 from propensity.clock import now_iso
 from propensity.config import ModelConfig, config_for
-from propensity.errors import Problem, UploadInvalidError
-from propensity.service.ports import ArtifactStore, UploadStore
+from propensity.errors import InvalidInputError, Problem, UploadInvalidError
+from propensity.service.ports import ArtifactStore, IncomingUploads, UploadStore
 from propensity.tabular import MAX_COLUMNS, parse_labelled_csv
 
-__all__ = ["MAX_COLUMNS", "MAX_ROWS", "MAX_UPLOAD_BYTES", "UploadService", "ValidatedUpload"]
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "PRESIGNED_EXPIRES_SECONDS",
+    "UploadService",
+    "ValidatedUpload",
+]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
+# Long enough to start sending a 50 MB file, short enough that a leaked form is soon useless
+# (S3 checks the expiry when the POST begins, not when it ends).
+PRESIGNED_EXPIRES_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,7 @@ def validate_labelled_csv(config: ModelConfig, payload: bytes, source: str) -> V
 
     The parser is training's own (``propensity.tabular``): what is accepted here trains.
     """
-    if len(payload) > MAX_UPLOAD_BYTES:
-        raise UploadInvalidError(
-            source, [Problem(None, None, f"larger than {MAX_UPLOAD_BYTES} bytes")]
-        )
+    _refuse_oversize(payload, source)
     table = parse_labelled_csv(config, payload, source, max_rows=MAX_ROWS)
     digest = hashlib.sha256(payload).hexdigest()
     return ValidatedUpload(
@@ -56,6 +63,13 @@ def validate_labelled_csv(config: ModelConfig, payload: bytes, source: str) -> V
     )
 
 
+def _refuse_oversize(payload: bytes, source: str) -> None:
+    if len(payload) > MAX_UPLOAD_BYTES:
+        raise UploadInvalidError(
+            source, [Problem(None, None, f"larger than {MAX_UPLOAD_BYTES} bytes")]
+        )
+
+
 class UploadService:
     """Stores validated uploads as training data: S3 object + an UPLOAD# item counting its rows."""
 
@@ -65,13 +79,13 @@ class UploadService:
         artifacts: ArtifactStore,
         uploads: UploadStore,
         *,
-        presign: Callable[[str, int], str] | None = None,
+        incoming: IncomingUploads | None = None,
         clock: Callable[[], str] = now_iso,
     ) -> None:
         self._configs = dict(configs)
         self._artifacts = artifacts
         self._uploads = uploads
-        self._presign = presign
+        self._incoming = incoming
         self._clock = clock
 
     def _config(self, model: str) -> ModelConfig:
@@ -84,7 +98,7 @@ class UploadService:
 
     @staticmethod
     def incoming_key(model: str, upload_id: str) -> str:
-        """The presigned PUT target: unfinished uploads expire (the bucket's lifecycle rule)."""
+        """The presigned POST target: unfinished uploads expire (the bucket's lifecycle rule)."""
         return f"incoming/{model}/{upload_id}.csv"
 
     def accept(
@@ -103,30 +117,62 @@ class UploadService:
         return upload, created
 
     def start_presigned(
-        self, model: str, upload_id: str, expires_seconds: int = 900
+        self, model: str, sha256: str, expires_seconds: int = PRESIGNED_EXPIRES_SECONDS
     ) -> dict[str, Any]:
-        """A URL the client PUTs a large file to; then ``complete`` validates and counts it."""
+        """A form the client POSTs a large file with; then ``complete`` validates and counts it.
+
+        The client states the file's SHA-256 here, before any byte moves: the upload's id is
+        derived from it (an accepted upload's id is its content hash, as for direct uploads),
+        and the signed policy pins it as the object's metadata, so ``complete`` needs nothing
+        from the client but the id and refuses a file that is not the one announced.
+        """
         self._config(model)
-        if self._presign is None:
-            raise RuntimeError("presigned uploads are not wired into this service")
-        key = self.incoming_key(model, upload_id)
+        incoming = self._require_incoming()
+        upload_id = sha256[:32]
+        url, fields = incoming.presigned_post(
+            self.incoming_key(model, upload_id),
+            content_type="text/csv",
+            max_bytes=MAX_UPLOAD_BYTES,
+            metadata={"sha256": sha256},
+            expires_seconds=expires_seconds,
+        )
         return {
             "upload_id": upload_id,
-            "method": "PUT",
-            "url": self._presign(key, expires_seconds),
-            "headers": {"content-type": "text/csv"},
+            "method": "POST",
+            "url": url,
+            "fields": fields,
             "expires_in": expires_seconds,
+            "max_bytes": MAX_UPLOAD_BYTES,
         }
 
     def complete(
         self, model: str, upload_id: str, *, subject: str = "anonymous"
     ) -> tuple[ValidatedUpload, bool]:
-        # One byte past the limit is enough for accept() to refuse it; a multi-GB PUT is never
-        # read whole into the function's memory.
-        payload = self._artifacts.get_bytes(
+        """Check the posted file is the one announced, then ``accept`` it; nothing is stored
+        or counted otherwise."""
+        source = f"upload {upload_id}"
+        # One byte past the limit is enough to refuse it; a multi-GB object (S3's own policy
+        # refuses one, this holds whatever reached the bucket) is never read whole into memory.
+        payload, metadata = self._require_incoming().get_with_metadata(
             self.incoming_key(model, upload_id), max_bytes=MAX_UPLOAD_BYTES + 1
         )
-        return self.accept(model, payload, f"upload {upload_id}", subject=subject)
+        _refuse_oversize(payload, source)
+        digest = hashlib.sha256(payload).hexdigest()
+        stated = metadata.get("sha256", "")
+        # The id is the stated hash's prefix, signed into the key: even an object written
+        # around the policy must hash to its own id.
+        if digest != stated or digest[:32] != upload_id:
+            raise InvalidInputError(
+                "sha256",
+                f"the uploaded file's SHA-256 is {digest}, not the {stated or upload_id + '…'}"
+                " stated when the upload started: it was changed or cut short; start again",
+            )
+        return self.accept(model, payload, source, subject=subject)
+
+    def _require_incoming(self) -> IncomingUploads:
+        if self._incoming is None:
+            raise RuntimeError("presigned uploads are not wired into this service")
+        return self._incoming
 
     def _describe(self, upload: ValidatedUpload, filename: str, subject: str) -> dict[str, Any]:
         return {

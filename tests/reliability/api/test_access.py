@@ -23,7 +23,6 @@ import re
 from collections import Counter
 from typing import Any
 
-import boto3
 import pytest
 
 from propensity.local.template import load_template
@@ -39,6 +38,7 @@ from tests.reliability.api.credentials import (
     TELECOM_TOKEN,
 )
 from tests.reliability.figures import record
+from tests.support.presigned import post_form, sha256_of
 
 FEEDBACK_ROUTES = [("POST", "/models/bank/feedback"), ("POST", "/feedback")]
 # Admin routes about no one model: they need a credential for every model.
@@ -324,19 +324,18 @@ def test_an_idempotency_key_is_scoped_to_its_model(api: Api) -> None:
 
 
 def test_another_models_upload_and_job_ids_are_unknown(api: Api) -> None:
-    # Given a telecom upload (a valid labelled CSV PUT to its presigned location) and job
-    started = api.client.post("/models/telecom/uploads", headers=TELECOM_TOKEN)
-    assert started.status_code == 201
-    upload_id = started.json()["upload_id"]
+    # Given a telecom upload (a valid labelled CSV POSTed with its presigned form) and job
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["calls", "minutes", "messages", "mb_used", "is_ultra"])
     writer.writerows([[40, 300.5, 20, 15000.0, 0], [120, 800.0, 90, 30000.0, 1]])
-    boto3.client("s3").put_object(
-        Bucket=api.stack.names["ArtifactsBucket"],
-        Key=f"incoming/telecom/{upload_id}.csv",
-        Body=rows.getvalue().encode(),
+    payload = rows.getvalue().encode()
+    started = api.client.post(
+        "/models/telecom/uploads", headers=TELECOM_TOKEN, json={"sha256": sha256_of(payload)}
     )
+    assert started.status_code == 201
+    upload_id = started.json()["upload_id"]
+    assert post_form(started.json(), payload).status_code == 204
     job = api.client.post("/models/telecom/retrain", headers=TELECOM_TOKEN)
     assert job.status_code == 202
     job_id = job.json()["job_id"]

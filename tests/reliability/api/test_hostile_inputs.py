@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import boto3
 import pytest
 
 from propensity.config import load_model_config
 from tests.reliability.api.conftest import ADMIN_HEADERS, FEEDBACK_HEADERS, Api
 from tests.reliability.figures import record
+from tests.support.presigned import post_form, sha256_of
 
 MB = 1024 * 1024
 JSON = {"content-type": "application/json"}
@@ -547,15 +547,14 @@ def test_hostile_input_gets_a_clear_answer_and_changes_nothing(api: Api, hostile
 
 
 def test_a_gzip_bomb_completed_through_a_presigned_upload_is_refused(api: Api) -> None:
-    # Given a gzip bomb PUT to the presigned upload location (as a client would)
-    started = api.client.post("/models/bank/uploads", headers=ADMIN_HEADERS)
+    # Given a gzip bomb POSTed with its presigned form (as a client would), its SHA-256 stated
+    bomb = gzip.compress(b"\0" * (20 * MB))
+    started = api.client.post(
+        "/models/bank/uploads", headers=ADMIN_HEADERS, json={"sha256": sha256_of(bomb)}
+    )
     assert started.status_code == 201
     upload_id = started.json()["upload_id"]
-    boto3.client("s3").put_object(
-        Bucket=api.stack.names["ArtifactsBucket"],
-        Key=f"incoming/bank/{upload_id}.csv",
-        Body=gzip.compress(b"\0" * (20 * MB)),
-    )
+    assert post_form(started.json(), bomb).status_code == 204
     before = api.snapshot()
     # When the upload is completed
     response = api.client.post(f"/models/bank/uploads/{upload_id}/complete", headers=ADMIN_HEADERS)

@@ -6,7 +6,6 @@ API's JWT authorizer guards them as well.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -153,11 +152,50 @@ def request_retrain_default(
     return _retrain(default, admin, uploads, identity, labeled_csv, response)
 
 
-@router.post("/models/{model}/uploads", status_code=201, responses=AUTH_RESPONSES)
-def start_upload(model: ModelName, uploads: Uploads, identity: Identity) -> dict[str, Any]:
-    """For files above the API's payload limit: PUT the CSV to the returned URL, then complete."""
+class StartUploadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="the SHA-256 of the file you will send, lowercase hex; the upload's id is"
+        " its first 32 characters, and completing refuses a file with any other hash",
+    )
+
+
+class UploadTicket(BaseModel):
+    upload_id: str
+    method: str = Field(description="always POST: a multipart/form-data POST to `url`")
+    url: str
+    fields: dict[str, str] = Field(
+        description="send these form fields as given, then the file as the last field `file`"
+    )
+    expires_in: int = Field(description="seconds the form is accepted for")
+    max_bytes: int = Field(description="S3 refuses a larger (or empty) file")
+    complete: str = Field(description="POST here (relative to the model) once the file is sent")
+
+
+def _model_identity(model: ModelName, identity: Identity) -> AdminIdentity:
+    """The credential, checked for the path's model as a dependency: a credential for another
+    model is refused (403) before a required body is validated (422)."""
     identity.require(model)
-    started = uploads.start_presigned(model, uuid.uuid4().hex)
+    return identity
+
+
+@router.post(
+    "/models/{model}/uploads",
+    status_code=201,
+    response_model=UploadTicket,
+    responses=BODY_RESPONSES,
+    dependencies=[Depends(_model_identity)],
+)
+def start_upload(
+    model: ModelName,
+    uploads: Uploads,
+    body: Annotated[StartUploadIn, Body()],
+) -> dict[str, Any]:
+    """For files above the API's payload limit: POST the CSV to S3 with the returned form
+    (a signed policy: this key, `text/csv`, 1 byte to `max_bytes`, a few minutes), then complete.
+    """
+    started = uploads.start_presigned(model, body.sha256)
     return {**started, "complete": f"uploads/{started['upload_id']}/complete"}
 
 
