@@ -45,6 +45,10 @@ TEST_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
+    # botocore 1.44 sends DynamoDB Streams calls that name a StreamArn to the account's own
+    # host ({account}.streams-ddb.{region}...), which moto's in-process mock does not intercept
+    # (it answers "Not yet implemented"); the regional endpoint is the one moto knows.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "API_BASE_PATH": "/dev",
     "ADMIN_TOKEN": ADMIN_TOKEN,

@@ -294,7 +294,9 @@ def _categorical_drift(
         [
             reference_counts.reindex(categories, fill_value=0).to_numpy(dtype=np.float64),
             current_counts.reindex(categories, fill_value=0).to_numpy(dtype=np.float64),
-        ]
+        ],
+        # pandas-stubs 3 types to_numpy() of counts as integer whatever the dtype asked for
+        dtype=np.float64,
     )
     psi = population_stability_index(table[0], table[1])
     pooled, pooled_names = _pool_rare(table, categories)

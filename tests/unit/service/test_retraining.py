@@ -12,11 +12,11 @@ from tests.unit.service.conftest import World
 
 
 def telecom_rows(data_root: Path, n: int) -> list[dict[str, float]]:
-    # round_trip: the numbers the file holds (pandas' fast parser is off by an ulp on some, which
-    # made them differ from the base rows the service parsed)
+    # The numbers the file holds: pandas 3's default parser rounds exactly (pandas 2's fast one
+    # was off by an ulp on some, which made them differ from the base rows the service parsed;
+    # pandas 3.1 deprecates float_precision)
     frame = pd.read_csv(
-        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes())),
-        float_precision="round_trip",
+        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes()))
     )
     return frame.head(n).to_dict("records")  # type: ignore[return-value]
 

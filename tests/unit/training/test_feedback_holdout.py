@@ -39,8 +39,7 @@ def fresh_telecom_feedback(data_root: Path, n: int, start: int = 0) -> list[Feed
     """Real subscribers' usage, nudged off the base rows (so every row is new to the models),
     with their true labels."""
     frame = pd.read_csv(
-        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes())),
-        float_precision="round_trip",
+        io.BytesIO(gzip.decompress((data_root / "users_behavior.csv.gz").read_bytes()))
     ).iloc[start : start + n]
     records = []
     for i, row in enumerate(frame.to_dict("records")):
