@@ -50,7 +50,9 @@ def test_train_writes_every_artifact_with_its_checksum(telecom_dir: Path) -> Non
     assert metrics["roc_auc"] >= 0.82
     card = (telecom_dir / "model_card.md").read_text()
     assert f"{metrics['roc_auc']:.3f}" in card
-    assert manifest["library_versions"]["scikit-learn"] == "1.7.2"
+    import sklearn
+
+    assert manifest["library_versions"]["scikit-learn"] == sklearn.__version__
 
 
 def test_predict_scores_every_row_with_reasons(

@@ -353,8 +353,11 @@ def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack
         {"age": 30 + i % 40, "balance": 250_000 + 1_000 * i, "job": "management"}
         for i in range(250)
     ]
-    status, _ = call_json("POST", f"{stack.url}/models/bank/predict/batch", {"rows": rows})
-    assert status == 200
+    # in batches of 25: a batch logs at most BATCH_LOG_ROWS (25) rows, a larger one a sample
+    for start in range(0, len(rows), 25):
+        batch = {"rows": rows[start : start + 25]}
+        status, _ = call_json("POST", f"{stack.url}/models/bank/predict/batch", batch)
+        assert status == 200
     # and the scheduled run that computes drift reports
     schedule = json.loads((REPO_ROOT / "events" / "schedule.json").read_text())
     stack.invoke("RetrainFunction", schedule)
