@@ -49,35 +49,12 @@ import time
 import tomllib
 from pathlib import Path
 
+# A sibling module: this script runs by path, so its directory is on sys.path.
+from layer_files import log, normalise, prune_orphans, remove_distribution, slim, tree_size
+from layer_machine import HOST_ARCHITECTURE, PLATFORMS, check_machine, strip_extensions
+
 RUNTIME = (3, 13)
-# Wheel platforms python3.13's Amazon Linux 2023 (glibc 2.34) runs, per Lambda architecture.
-PLATFORMS = {
-    "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
-    "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"],
-}
-# ELF e_machine of the compiled extensions each architecture must carry.
-ELF_MACHINES = {"x86_64": 62, "arm64": 183}
-HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 PYC_TAG = f".cpython-{RUNTIME[0]}{RUNTIME[1]}."
-# Build inputs nothing imports at run time: C/C++/Cython/Fortran sources and headers, static
-# libraries for compiling against numpy, and the meson build files sdists leave in wheels.
-SOURCE_SUFFIXES = (
-    ".pyx",
-    ".pxd",
-    ".pxi",
-    ".c",
-    ".cc",
-    ".cpp",
-    ".h",
-    ".hpp",
-    ".f",
-    ".f90",
-    ".tp",
-    ".a",
-)
-BUILD_FILE_NAMES = ("meson.build",)
-STUB_SUFFIXES = (".pyi",)
-TEST_DIR_NAMES = ("tests",)
 CACHE_IGNORE = shutil.ignore_patterns(
     "__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache"
 )
@@ -97,18 +74,6 @@ for name, module in list(sys.modules.items()):
         found.append([real, os.path.exists(importlib.util.cache_from_source(real))])
 print("@@PROBE@@" + json.dumps({"seconds": ELAPSED, "modules": found}))
 """
-
-
-def log(message: str) -> None:
-    print(f"[build_layer] {message}", flush=True)
-
-
-def tree_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def requirement_pins(lines: list[str]) -> dict[str, str]:
@@ -178,158 +143,6 @@ def pip_install(
         command += ["--constraint", str(constraints)]
     log("pip install -r " + requirements.name + (f" -c {constraints.name}" if constraints else ""))
     subprocess.run(command, check=True)  # noqa: S603 (our own argv, no shell)
-
-
-def remove_distribution(root: Path, name: str) -> bool:
-    """Delete an installed distribution (files listed in its RECORD, then its dist-info)."""
-    for info in root.glob("*.dist-info"):
-        if normalise(info.name.split("-", 1)[0]) != normalise(name):  # <name>-<version>.dist-info
-            continue
-        record = info / "RECORD"
-        lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
-        for line in lines:
-            target = (root / line.split(",", 1)[0]).resolve()
-            if root in target.parents and target.is_file():
-                target.unlink()
-        shutil.rmtree(info, ignore_errors=True)
-        for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            if path.is_dir() and (path.name == "__pycache__" or not any(path.iterdir())):
-                shutil.rmtree(path, ignore_errors=True)
-        return True
-    return False
-
-
-def prune_orphans(root: Path, requirements: Path, provided: list[str]) -> None:
-    """Remove distributions only the runtime-provided ones needed (botocore's urllib3, ...)."""
-    installed = {normalise(info.name.split("-", 1)[0]): info for info in root.glob("*.dist-info")}
-    wanted: set[tuple[str, frozenset[str]]] = set()
-    todo = [
-        (normalise(m.group(1)), {e.strip() for e in (m.group(2) or "").split(",") if e.strip()})
-        for line in requirements.read_text(encoding="utf-8").splitlines()
-        if (m := re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[([^\]]*)\])?", line.split("#")[0]))
-    ]
-    skip = {normalise(n) for n in provided}
-    while todo:
-        name, extras = todo.pop()
-        if name in skip or name not in installed or (name, frozenset(extras)) in wanted:
-            continue
-        wanted.add((name, frozenset(extras)))
-        metadata = (installed[name] / "METADATA").read_text(encoding="utf-8")
-        for line in metadata.splitlines():
-            if not line.startswith("Requires-Dist:"):
-                continue
-            spec, _, marker = line[len("Requires-Dist:") :].partition(";")
-            extra = re.search(r"extra\s*==\s*[\"']([^\"']+)[\"']", marker)
-            if extra and extra.group(1) not in extras:
-                continue
-            dep = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[([^\]]*)\])?", spec)
-            if dep:
-                dep_extras = {e.strip() for e in (dep.group(2) or "").split(",") if e.strip()}
-                todo.append((normalise(dep.group(1)), dep_extras))
-    keep = {name for name, _ in wanted}
-    for name in sorted(set(installed) - keep):
-        remove_distribution(root, name)
-        log(f"removed {name}: only needed by runtime-provided distributions")
-
-
-def slim(root: Path, keep: list[str], drop: list[str]) -> None:
-    keep_paths = {(root / k).resolve() for k in keep}
-    for k in keep_paths:
-        if not k.exists():
-            raise SystemExit(f"--keep {k} does not exist after install")
-    before = tree_size(root)
-
-    def is_kept(path: Path) -> bool:
-        resolved = path.resolve()
-        return any(k == resolved or k in resolved.parents for k in keep_paths)
-
-    def holds_kept(path: Path) -> bool:
-        resolved = path.resolve()
-        return any(resolved in k.parents for k in keep_paths)
-
-    def remove(path: Path) -> None:
-        if is_kept(path):
-            return
-        if path.is_dir() and not path.is_symlink():
-            if holds_kept(path):  # e.g. numpy/_core/tests: keep _natype.py, drop the rest
-                for child in list(path.iterdir()):
-                    remove(child)
-            else:
-                shutil.rmtree(path)
-        else:
-            path.unlink()
-
-    for pattern in drop:
-        matches = list(root.glob(pattern))
-        if not matches:
-            raise SystemExit(f"--drop {pattern!r} matched nothing: stale slimming rule?")
-        for path in matches:
-            remove(path)
-    for name in TEST_DIR_NAMES:
-        for path in sorted(root.rglob(name), key=lambda p: len(p.parts), reverse=True):
-            if path.is_dir() and path.exists():
-                remove(path)
-    for path in list(root.rglob("*")):
-        if path.is_dir() and path.name == "__pycache__":
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.is_file() and (
-            path.suffix in SOURCE_SUFFIXES + STUB_SUFFIXES or path.name in BUILD_FILE_NAMES
-        ):
-            remove(path)
-        elif path.is_file() and path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
-            remove(path)  # pip's uninstall manifest; METADATA (importlib.metadata) stays
-    scripts = root / "bin"  # console scripts whose shebang points at the build interpreter
-    if scripts.is_dir():
-        shutil.rmtree(scripts)
-    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    log(f"slimmed {before / 2**20:.1f} MiB -> {tree_size(root) / 2**20:.1f} MiB")
-
-
-# binutils' strip for each architecture's ELF files, on a machine of the other one.
-CROSS_STRIP = {
-    "arm64": ("aarch64-linux-gnu-strip", "binutils-aarch64-linux-gnu"),
-    "x86_64": ("x86_64-linux-gnu-strip", "binutils-x86-64-linux-gnu"),
-}
-
-
-def strip_extensions(root: Path, architecture: str, host: str) -> None:
-    tool, package = ("strip", "binutils") if architecture == host else CROSS_STRIP[architecture]
-    strip = shutil.which(tool)
-    if not strip:
-        raise SystemExit(f"--strip needs `{tool}` on PATH (apt-get install {package})")
-    targets = [
-        p
-        for p in root.rglob("*.so")
-        if p.is_file() and not any(part.endswith(".libs") for part in p.relative_to(root).parts)
-    ]
-    before = sum(p.stat().st_size for p in targets)
-    for start in range(0, len(targets), 200):
-        subprocess.run(  # noqa: S603 (our own argv, no shell)
-            [strip, "--strip-unneeded", *map(str, targets[start : start + 200])], check=True
-        )
-    after = sum(p.stat().st_size for p in targets)
-    log(f"stripped {len(targets)} extension modules: {(before - after) / 2**20:.1f} MiB saved")
-
-
-def check_machine(root: Path, architecture: str) -> None:
-    """Every ELF file in the layer (extensions and vendored libraries) is for ``architecture``."""
-    wanted = ELF_MACHINES[architecture]
-    checked, wrong = 0, []
-    for path in root.rglob("*.so*"):
-        if not path.is_file():
-            continue
-        with path.open("rb") as handle:
-            header = handle.read(20)
-        if header[:4] != b"\x7fELF":
-            continue
-        checked += 1
-        if int.from_bytes(header[18:20], "little") != wanted:
-            wrong.append(str(path.relative_to(root)))
-    if wrong:
-        raise SystemExit(f"{len(wrong)} ELF files are not {architecture}: {wrong[:5]}")
-    log(f"all {checked} ELF files are {architecture}")
 
 
 def probe_used_modules(args: argparse.Namespace, host: str) -> set[Path]:
