@@ -18,7 +18,7 @@ from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.config import available_models, load_model_config
-from propensity.local.runtime import LambdaContext, initialise
+from propensity.local.lambda_context import LambdaContext, initialise
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.observability import metrics
 from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator

@@ -1,40 +1,37 @@
-"""The template's functions run in this process: their environment, their handlers, a context.
+"""The template's functions, run locally: their environment, their handlers, a context.
 
 Each handler module is imported from its file (as Lambda does from the code directory) on its
 first invocation, after the environment is in place, because the handlers read their settings
-and create their clients at import. Each function runs on its own worker thread, like one warm
-container: it handles one event at a time (others queue), different functions run
-concurrently, and the thread keeps an asyncio event loop set as Lambda's main thread has one
-(Mangum calls ``asyncio.get_event_loop()``, which fails on a bare thread).
+and create their clients at import. By default each function runs on its own worker thread of
+this process, like one warm container: it handles one event at a time (others queue),
+different functions run concurrently, and the thread keeps an asyncio event loop set as
+Lambda's main thread has one (Mangum calls ``asyncio.get_event_loop()``, which fails on a bare
+thread). Functions named in ``processes`` run in a child process each instead
+(``function_process``), as ``make run`` runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.machinery
-import importlib.util
 import os
 import queue
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from propensity.local.emulator import EMULATOR_ACCOUNT, EMULATOR_REGION
+from propensity.local.function_process import FunctionProcess
+from propensity.local.lambda_context import LambdaContext, LambdaHandler, load_handler
 from propensity.local.template import FunctionSpec, Stack
-
-LambdaHandler = Callable[[Any, Any], Any]
 
 DEFAULT_MEMORY_MB = 128  # Lambda's defaults when neither the function nor Globals say
 DEFAULT_TIMEOUT_SECONDS = 3
-# Modules Lambda's Python runtime provides, stood in for locally (snapshot_restore_py).
-LAMBDA_RUNTIME_MODULES = Path(__file__).parent / "lambda_runtime"
 
 
 class EnvironmentPatch:
@@ -56,43 +53,6 @@ class EnvironmentPatch:
             else:
                 os.environ[name] = previous
         self._saved.clear()
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's Python context object that handlers and powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    timeout_seconds: float
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    started_at: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self.started_at
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
-
-
-def runtime_hooks_module() -> ModuleType:
-    """``snapshot_restore_py`` as the handlers import it: the runtime provides it in Lambda;
-    locally the stand-in in ``lambda_runtime/`` (appended to sys.path: a real one wins)."""
-    path = str(LAMBDA_RUNTIME_MODULES)
-    if path not in sys.path:
-        sys.path.append(path)
-    return importlib.import_module("snapshot_restore_py")
-
-
-def initialise(module: ModuleType, spec: importlib.machinery.ModuleSpec) -> Any:
-    """Run a handler module's init; returns the runtime hooks it registered."""
-    if spec.loader is None:
-        raise ImportError(f"cannot import {spec.origin}")
-    with runtime_hooks_module().collecting() as hooks:
-        spec.loader.exec_module(module)
-    return hooks
 
 
 class _Worker:
@@ -145,6 +105,7 @@ class _LoadedFunction:
     worker: _Worker | None = None
     handler: LambdaHandler | None = None
     hooks: Any = None  # the SnapStart runtime hooks its init registered (snapshot_restore_py)
+    process: FunctionProcess | None = None  # set when the function runs in a process of its own
 
     def run(self, task: Callable[[], Any]) -> Any:
         """Run ``task`` on this function's worker thread and wait for it."""
@@ -160,6 +121,8 @@ class _LoadedFunction:
             worker, self.worker = self.worker, None
         if worker is not None:
             worker.stop(timeout)
+        if self.process is not None:
+            self.process.stop(timeout)
 
 
 def function_environment(stack: Stack, *, api_base_path: str | None = None) -> dict[str, str]:
@@ -196,6 +159,7 @@ class LocalFunctions:
         *,
         function_name_prefix: str = "propensity-local-",
         apply_environment: bool = True,
+        processes: Collection[str] = (),
     ) -> None:
         self.stack = stack
         self.environment = function_environment(stack)
@@ -206,6 +170,14 @@ class LocalFunctions:
             logical_id: self._describe(logical_id, spec)
             for logical_id, spec in stack.functions().items()
         }
+        for logical_id in processes:
+            function = self._get(logical_id)
+            function.process = FunctionProcess(
+                logical_id,
+                function.spec.handler_file,
+                function.spec.handler_function,
+                function.module_name,
+            )
         if apply_environment:
             self._env.set(self.environment)
 
@@ -251,27 +223,11 @@ class LocalFunctions:
 
     def _load(self, function: _LoadedFunction) -> LambdaHandler:
         """Import the handler module from its file; runs on the function's worker thread."""
-        if function.handler is not None:
-            return function.handler
-        path = function.spec.handler_file
-        spec = importlib.util.spec_from_file_location(function.module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot import {path}")
-        module: ModuleType = importlib.util.module_from_spec(spec)
-        # Registered while it runs: dataclasses and pydantic look their module up by name.
-        sys.modules[function.module_name] = module
-        try:
-            hooks = initialise(module, spec)
-            # Lambda's order with SnapStart: init, before-snapshot hooks, (the snapshot, then
-            # a restore), after-restore hooks, then the invocations.
-            hooks.run_before_snapshot()
-            hooks.run_after_restore()
-        except BaseException:
-            sys.modules.pop(function.module_name, None)
-            raise
-        handler = getattr(module, function.spec.handler_function)
-        function.handler, function.hooks = handler, hooks
-        return handler  # type: ignore[no-any-return]
+        if function.handler is None:
+            function.handler, function.hooks = load_handler(
+                function.spec.handler_file, function.spec.handler_function, function.module_name
+            )
+        return function.handler
 
     def is_loaded(self, logical_id: str) -> bool:
         return self._get(logical_id).handler is not None
@@ -279,6 +235,8 @@ class LocalFunctions:
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Run the function's handler on ``event``; its exception propagates (a function error)."""
         function = self._get(logical_id)
+        if function.process is not None:
+            return function.process.invoke(event, self.context(logical_id))
 
         def run_handler() -> Any:
             handler = self._load(function)
