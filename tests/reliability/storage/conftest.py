@@ -35,6 +35,8 @@ from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.config import ModelConfig, available_models, load_model_config
+from propensity.local.dynamodb_local import DynamoDBLocal
+from propensity.local.processes import BackingServiceError, free_port
 from propensity.local.template import Stack, load_template
 from propensity.observability import metrics
 from propensity.records import FeedbackRecord, VersionRecord
@@ -49,11 +51,6 @@ from tests.functions.conftest import (
     SMALL_BATCHES,
     apply_environment,
     load_handler,
-)
-from tests.reliability.storage.dynamodb_local import (
-    DynamoDBLocal,
-    DynamoDBLocalUnavailableError,
-    free_port,
 )
 from tests.reliability.storage.faults import StorageFaults
 
@@ -164,12 +161,12 @@ def stream_event(
 
 # --- DynamoDB Local + moto S3 server ---------------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
-def dynamodb_engine() -> Iterator[DynamoDBLocal | DynamoDBLocalUnavailableError]:
+def dynamodb_engine() -> Iterator[DynamoDBLocal | BackingServiceError]:
     """DynamoDB Local, started with this directory's first test so the JVM boots while the
     others run; the error instead when Java or the package is missing."""
     try:
         engine = DynamoDBLocal()
-    except DynamoDBLocalUnavailableError as exc:
+    except BackingServiceError as exc:
         yield exc
         return
     yield engine
@@ -177,13 +174,13 @@ def dynamodb_engine() -> Iterator[DynamoDBLocal | DynamoDBLocalUnavailableError]
 
 
 @pytest.fixture(scope="session")
-def dynamodb_endpoint(dynamodb_engine: DynamoDBLocal | DynamoDBLocalUnavailableError) -> str:
+def dynamodb_endpoint(dynamodb_engine: DynamoDBLocal | BackingServiceError) -> str:
     """The running engine's endpoint; missing Java or package is a failure, never a skip."""
     problem = dynamodb_engine
-    if not isinstance(problem, DynamoDBLocalUnavailableError):
+    if not isinstance(problem, BackingServiceError):
         try:
             return problem.wait()
-        except DynamoDBLocalUnavailableError as exc:
+        except BackingServiceError as exc:
             problem = exc
     pytest.fail(f"DynamoDB Local unavailable: {problem}", pytrace=False)
 
