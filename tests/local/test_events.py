@@ -19,7 +19,7 @@ from propensity.local.events import (
     table_stream_arn,
 )
 from propensity.local.filters import matches_any
-from propensity.local.stack_run import schedule_rules
+from propensity.local.schedules import schedule_rules
 from propensity.local.template import REPO_ROOT, Stack
 
 EVENTS_DIR = REPO_ROOT / "events"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from propensity.local.stack_run import (
+from propensity.local.schedules import (
     Scheduler,
     ScheduleRule,
     schedule_interval_seconds,

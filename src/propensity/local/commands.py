@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from propensity.local.events import decode_http_body
+from propensity.local.processes import BackingServiceError
 from propensity.local.server import DEFAULT_PORT
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_BAD_INPUT = 0, 1, 2
@@ -45,8 +46,14 @@ def serve(
     retrain_min_feedback: int = 20,
     feedback_auth: str = "required",
     parameter_overrides: Mapping[str, str] | None = None,
+    state_dir: Path | None = None,
+    fresh: bool = False,
 ) -> int:
+    """Run the stack until Ctrl-C: on disk under ``state_dir`` (kept across restarts; ``fresh``
+    starts it over), or in moto's memory when ``state_dir`` is None. Each function runs in a
+    process of its own, so a retrain never holds up the HTTP API."""
     from propensity.local.stack_run import LocalStack
+    from propensity.local.state import StateError
     from propensity.local.template import Stack
 
     configure_logging()
@@ -68,10 +75,13 @@ def serve(
         emulator_port=emulator_port,
         schedule_seconds=schedule_seconds,
         bootstrap=bootstrap,
+        state_dir=state_dir,
+        fresh=fresh,
+        function_processes=True,
     )
     try:
         stack.start()
-    except OSError as exc:
+    except (OSError, StateError, BackingServiceError) as exc:
         print(f"propensity serve: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

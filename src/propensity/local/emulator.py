@@ -21,14 +21,25 @@ def emulator_environment(
     url: str, *, metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
 ) -> dict[str, str]:
     """The variables that point boto3 (and powertools) at the emulator instead of AWS."""
+    return local_aws_environment(s3=url, dynamodb=url, metrics_namespace=metrics_namespace)
+
+
+def local_aws_environment(
+    *,
+    s3: str,
+    dynamodb: str,
+    access_key: str = "local",
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE,
+) -> dict[str, str]:
+    """The variables that point boto3 (and powertools) at local S3 and DynamoDB endpoints."""
     return {
-        "AWS_ENDPOINT_URL_S3": url,
-        "AWS_ENDPOINT_URL_DYNAMODB": url,
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": url,
+        "AWS_ENDPOINT_URL_S3": s3,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamodb,
         "AWS_DEFAULT_REGION": EMULATOR_REGION,
         # Dummy credentials, and a dummy token so a real one in the shell is never mixed in.
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": access_key,
         "AWS_SESSION_TOKEN": "local",
         # No X-Ray daemon listens locally.
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -1,39 +1,43 @@
-"""``LocalStack``: the whole template running in this process, for ``make run`` and tests.
+"""``LocalStack``: the whole template running locally, for ``make run`` and tests.
 
-Start-up, in the order a deployment would bring things up: the emulator, the template's tables
-and bucket, the shipped datasets under ``datasets/``, the stream mappings (LATEST from here),
-the first model versions (the retrain function's ``{"trigger": "bootstrap"}``), then the
-schedules and the HTTP API. ``stop()`` undoes all of it, including ``os.environ``.
+Start-up, in the order a deployment would bring things up: the backends (moto in memory, or
+with ``state_dir`` DynamoDB Local and s3rver on disk), the template's tables and bucket (kept
+when they exist), the shipped datasets under ``datasets/`` (when missing or changed), the
+stream mappings (LATEST from here, or from their saved positions), the first model versions
+(the retrain function's ``{"trigger": "bootstrap"}``, which trains only models without a
+champion), then the schedules and the HTTP API. ``stop()`` undoes all of it, including
+``os.environ``; on disk, the state stays for the next start.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import os
-import re
 import secrets
 import signal
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from propensity.local.emulator import Emulator
-from propensity.local.events import rule_arn, schedule_delivery
+from botocore.exceptions import ClientError
+
+from propensity.local.backends import Backends, InMemoryBackends, OnDiskBackends
+from propensity.local.emulator import emulator_environment
 from propensity.local.runtime import EnvironmentPatch, LocalFunctions
+from propensity.local.schedules import Scheduler, schedule_rules, schedule_seconds_from_env
 from propensity.local.server import (
     DEFAULT_PORT,
     LocalHttpApi,
     LocalHttpServer,
     route_specificity,
 )
+from propensity.local.state import LocalState
 from propensity.local.streams import Delivery, StreamPoller
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
@@ -47,160 +51,30 @@ log = logging.getLogger("propensity-local")
 DATA_DIR = REPO_ROOT / "data"
 DATASETS_PREFIX = "datasets/"
 BOOTSTRAP_EVENT = {"trigger": "bootstrap"}
-SCHEDULE_SECONDS_ENV = "LOCAL_SCHEDULE_SECONDS"
 FEEDBACK_TOKEN_SECONDS = 12 * 3600  # a demo session's worth
-
-# --- schedules ----------------------------------------------------------------------------
-
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-
-
-def schedule_interval_seconds(expression: str) -> float | None:
-    """Seconds between runs of ``rate(...)``; None for ``cron(...)`` (not emulated).
-
-    EventBridge wants the singular unit for 1 and the plural otherwise (``rate(1 day)``,
-    ``rate(5 minutes)``); anything else is refused, as the deployment would refuse it.
-    """
-    expression = expression.strip()
-    if expression.startswith("cron(") and expression.endswith(")"):
-        return None
-    found = _RATE.match(expression)
-    if found is None:
-        raise ValueError(f"not a schedule expression: {expression!r}")
-    value, unit = int(found.group(1)), found.group(2)
-    if value < 1 or (value == 1) != (not unit.endswith("s")):
-        raise ValueError(
-            f"{expression!r}: use rate(1 {unit.rstrip('s')}) or rate(N {unit.rstrip('s')}s)"
-        )
-    return float(value * _UNIT_SECONDS[unit.rstrip("s")])
-
-
-@dataclass(frozen=True)
-class ScheduleRule:
-    """One ``Type: Schedule`` event: what runs, how often, and what it receives."""
-
-    function: str
-    event_name: str
-    expression: str
-    input_json: str | None  # the target's Input; None means the scheduled-event envelope
-    enabled: bool
-
-    @property
-    def rule_name(self) -> str:
-        return f"propensity-local-{self.function}{self.event_name}"
-
-    def delivery(self) -> Any:
-        return schedule_delivery(self.input_json, rule_arn(self.rule_name))
-
-
-def schedule_rules(stack: Stack) -> list[ScheduleRule]:
-    """The template's schedule events. Read from the resources rather than
-    ``stack.schedules()`` because that drops the event name, ``Enabled`` and whether ``Input``
-    was set at all (an absent Input delivers the envelope, ``Input: '{}'`` delivers ``{}``)."""
-    rules = []
-    for logical_id, resource in stack.resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for name, event in resource.get("Properties", {}).get("Events", {}).items():
-            if event.get("Type") != "Schedule":
-                continue
-            props = stack.resolve(event.get("Properties", {}))
-            raw_input = props.get("Input")
-            rules.append(
-                ScheduleRule(
-                    function=logical_id,
-                    event_name=name,
-                    expression=str(props["Schedule"]),
-                    input_json=None if raw_input is None else str(raw_input),
-                    enabled=str(props.get("Enabled", True)).lower() != "false",
-                )
-            )
-    return rules
-
-
-class Scheduler:
-    """Fires each enabled rule every interval (its rate, or the local override) on a thread."""
-
-    def __init__(
-        self,
-        rules: list[ScheduleRule],
-        invoke: Callable[[str, Any], Any],
-        *,
-        override_seconds: float | None = None,
-    ) -> None:
-        self._invoke = invoke
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.fired: list[tuple[str, Any]] = []  # (rule name, delivered event)
-        self.plan: list[tuple[ScheduleRule, float]] = []
-        for rule in rules:
-            if not rule.enabled:
-                log.info("schedule %s is disabled in the template", rule.rule_name)
-                continue
-            interval = schedule_interval_seconds(rule.expression)
-            if interval is None and override_seconds is None:
-                log.warning(
-                    "schedule %s: %s is not emulated locally (set %s or --schedule-seconds)",
-                    rule.rule_name,
-                    rule.expression,
-                    SCHEDULE_SECONDS_ENV,
-                )
-                continue
-            if override_seconds is not None:
-                interval = override_seconds
-            assert interval is not None
-            self.plan.append((rule, interval))
-
-    def fire(self, rule: ScheduleRule) -> Any:
-        event = rule.delivery()
-        self.fired.append((rule.rule_name, event))
-        log.info("schedule %s -> %s %s", rule.rule_name, rule.function, json.dumps(event))
-        return self._invoke(rule.function, event)
-
-    def start(self) -> None:
-        if self.plan and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        # Like EventBridge, the first run comes one interval after the rule is created.
-        due = {rule.rule_name: time.monotonic() + interval for rule, interval in self.plan}
-        while not self._stop.is_set():
-            now = time.monotonic()
-            for rule, interval in self.plan:
-                if now >= due[rule.rule_name]:
-                    due[rule.rule_name] = now + interval
-                    try:
-                        self.fire(rule)
-                    except Exception:  # noqa: BLE001 (a failed run is logged, the next one still comes)
-                        log.error("schedule %s failed:\n%s", rule.rule_name, traceback.format_exc())
-            self._stop.wait(max(0.05, min(due.values()) - time.monotonic()))
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-
-
-def schedule_seconds_from_env() -> float | None:
-    value = os.environ.get(SCHEDULE_SECONDS_ENV, "").strip()
-    return float(value) if value else None
-
-
-# --- the stack ----------------------------------------------------------------------------
 
 
 def upload_datasets(s3: S3Client, bucket: str, data_dir: Path = DATA_DIR) -> list[str]:
+    """Put each shipped dataset under ``datasets/`` unless the same bytes are there already
+    (both S3 servers give a single-part object's MD5 as its ETag); the keys written."""
     keys = []
     for path in sorted(data_dir.glob("*.csv.gz")):
         key = DATASETS_PREFIX + path.name
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="application/gzip"
-        )
+        body = path.read_bytes()
+        if _stored_etag(s3, bucket, key) == hashlib.md5(body, usedforsecurity=False).hexdigest():
+            continue
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/gzip")
         keys.append(key)
     return keys
+
+
+def _stored_etag(s3: S3Client, bucket: str, key: str) -> str | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
 
 
 class LocalStack:
@@ -221,6 +95,9 @@ class LocalStack:
         stack: Stack | None = None,
         data_dir: Path = DATA_DIR,
         quiet: bool = False,
+        state_dir: Path | None = None,
+        fresh: bool = False,
+        function_processes: bool = False,
     ) -> None:
         self.stack = stack or Stack()
         self.port = port
@@ -234,8 +111,14 @@ class LocalStack:
         self.run_schedules = run_schedules
         self.data_dir = data_dir
         self.quiet = quiet
-        self.emulator: Emulator | None = None
-        self.emulator_url: str | None = None
+        # On disk when given (``make run``); ``fresh`` deletes that state first.
+        self.state = LocalState(state_dir) if state_dir is not None else None
+        self.fresh = fresh
+        # Each function in a process of its own, as Lambda runs them (``make run``): a training
+        # run then cannot hold up the HTTP API. Off by default: tests reach into the handlers.
+        self.function_processes = function_processes
+        self.backends: Backends | None = None
+        self.emulator_url: str | None = None  # moto's URL (in memory only)
         self.functions: LocalFunctions | None = None
         self.poller: StreamPoller | None = None
         self.scheduler: Scheduler | None = None
@@ -263,17 +146,24 @@ class LocalStack:
         started = time.perf_counter()
         if self.external_emulator_url:
             self.emulator_url = self.external_emulator_url
-            from propensity.local.emulator import emulator_environment
-
             self._env.set(emulator_environment(self.emulator_url))
+        elif self.state is not None:
+            if self.fresh:
+                self.state.wipe()
+            self.state.open()
+            self.backends = OnDiskBackends(self.state)
+            self._env.set(self.backends.environment())
         else:
-            self.emulator = Emulator(self.emulator_port).start()
-            self.emulator_url = self.emulator.url
-            self._env.set(self.emulator.environment())
+            memory = InMemoryBackends(self.emulator_port)
+            self.backends, self.emulator_url = memory, memory.emulator.url
+            self._env.set(memory.environment())
         self._started = True
-        # The admin routes check a bearer token against ADMIN_TOKEN; make one when unset.
+        # The admin routes check a bearer token against ADMIN_TOKEN; make one when unset (on
+        # disk, once: tokens minted from it before a restart keep working after it).
         self.admin_token_generated = not os.environ.get("ADMIN_TOKEN")
-        self.admin_token = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(32)
+        self.admin_token = os.environ.get("ADMIN_TOKEN") or (
+            self.state.admin_token() if self.state is not None else secrets.token_urlsafe(32)
+        )
         self._env.set({"ADMIN_TOKEN": self.admin_token})
         # What the banner offers for the dashboard's feedback buttons and curl.
         self.feedback_token = AdminAuthenticator(
@@ -282,10 +172,19 @@ class LocalStack:
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")
         if self.external_emulator_url is None:
-            self.stack.create_resources(dynamodb, s3)
-            upload_datasets(s3, self.stack.names["ArtifactsBucket"], self.data_dir)
-            self._say(f"resources created in {time.perf_counter() - started:.1f} s")
-        self.functions = LocalFunctions(self.stack)
+            created = self.stack.create_resources(dynamodb, s3)
+            uploaded = upload_datasets(s3, self.stack.names["ArtifactsBucket"], self.data_dir)
+            self._say(
+                f"resources ready in {time.perf_counter() - started:.1f} s: "
+                f"{', '.join(created.made) or 'none'} made, {len(created.kept)} kept, "
+                f"{len(uploaded)} dataset(s) uploaded"
+            )
+            for missing in created.not_emulated:
+                self._say(f"not emulated here: {missing}")
+        self.functions = LocalFunctions(
+            self.stack,
+            processes=self.stack.functions() if self.function_processes else (),
+        )
         if self.poll_streams:
             self.poller = StreamPoller(
                 self.stack,
@@ -296,6 +195,8 @@ class LocalStack:
                     f: self.functions.context(f).invoked_function_arn
                     for f in self.functions.logical_ids
                 },
+                saved=self.state.stream_positions() if self.state is not None else None,
+                on_positions=self.state.save_stream_positions if self.state is not None else None,
             )
             self.poller.start_positions()  # LATEST as of "deployment", before anything writes
         if self.bootstrap:
@@ -334,9 +235,11 @@ class LocalStack:
         if self.functions is not None:
             self.functions.close()
             self.functions = None
-        if self.emulator is not None:
-            self.emulator.stop()
-            self.emulator = None
+        if self.backends is not None:
+            self.backends.stop()
+            self.backends = None
+        if self.state is not None:
+            self.state.close()
         self._env.restore()
         self._started = False
 
@@ -382,7 +285,7 @@ class LocalStack:
         url = self.url.replace("//127.0.0.1:", "//localhost:")
         stage = self.stack.stage()
         lines = [
-            f"propensity local stack (stage {stage!r}); emulator {self.emulator_url}",
+            f"propensity local stack (stage {stage!r}); {self._where()}",
             f"HTTP API: {url}  (also under {url}/{stage}, as in AWS)",
             (
                 f"admin token (generated; set ADMIN_TOKEN to choose): {self.admin_token}"
@@ -412,6 +315,11 @@ class LocalStack:
             "Ctrl-C stops.",
         ]
         return "\n".join(lines)
+
+    def _where(self) -> str:
+        if self.backends is not None:
+            return self.backends.describe()
+        return f"emulator {self.emulator_url} (another stack's)"
 
     def _feedback_help(self, url: str) -> list[str]:
         if self.stack.parameters.get("FeedbackAuth") == "off":

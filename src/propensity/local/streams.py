@@ -33,16 +33,23 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from propensity.local.events import dynamodb_stream_event, dynamodb_stream_record
 from propensity.local.filters import matches_any, validate
-from propensity.local.template import Stack, StreamSource
+from propensity.local.stream_batches import first_failed_index, on_failure_message
+from propensity.local.stream_positions import (
+    Positions,
+    ShardPosition,
+    StreamMapping,
+    on_failure_destination,
+    restore_shards,
+    saved_positions,
+)
+from propensity.local.template import Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,42 +84,6 @@ class Delivery:
         return self.retry_from is None
 
 
-@dataclass
-class _Shard:
-    shard_id: str
-    # The last record read (delivered, filtered out or given up on); None: read from the start.
-    last_sequence: str | None = None
-    last_event_id: str | None = None
-    closed: bool = False  # closed and read to its end
-
-
-@dataclass
-class _Mapping:
-    """One event source mapping: a stream, its shards' positions and the target function."""
-
-    source: StreamSource
-    table_name: str
-    stream_arn: str
-    destination: str | None
-    shards: dict[str, _Shard] = field(default_factory=dict)
-
-
-def on_failure_destination(stack: Stack, source: StreamSource) -> str | None:
-    """``DestinationConfig.OnFailure.Destination`` of the source (StreamSource leaves it out)."""
-    events = stack.resources[source.function].get("Properties", {}).get("Events", {})
-    for event in events.values():
-        if event.get("Type") != "DynamoDB":
-            continue
-        props = event.get("Properties", {})
-        stream = props.get("Stream")
-        table = stream["Fn::GetAtt"][0] if isinstance(stream, dict) else str(stream)
-        if table == source.table:
-            destination = props.get("DestinationConfig", {}).get("OnFailure", {})
-            if destination.get("Destination") is not None:
-                return str(stack.resolve(destination["Destination"]))
-    return None
-
-
 class StreamPoller:
     def __init__(
         self,
@@ -123,6 +94,8 @@ class StreamPoller:
         streams: DynamoDBStreamsClient,
         function_arns: Mapping[str, str] | None = None,
         poll_interval: float = POLL_INTERVAL_SECONDS,
+        saved: Positions | None = None,
+        on_positions: Callable[[Positions], None] | None = None,
     ) -> None:
         self._stack = stack
         self._invoke = invoke
@@ -130,16 +103,23 @@ class StreamPoller:
         self._streams = streams
         self._function_arns = dict(function_arns or {})
         self.poll_interval = poll_interval
-        self._mappings: list[_Mapping] | None = None
+        self._mappings: list[StreamMapping] | None = None
         self._lock = threading.RLock()  # one reader at a time: the thread or drain()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.deliveries: deque[Delivery] = deque(maxlen=1000)
         self.failures: list[dict[str, Any]] = []  # what the on-failure destination received
+        # A persistent stack's saved positions, and where new ones go after each poll.
+        self._saved = saved
+        self._on_positions = on_positions
+        self._last_saved: Positions | None = None
 
     # --- positions ---------------------------------------------------------------------------
     def start_positions(self) -> None:
-        """Note every shard's position now (LATEST): the mapping starts reading from here."""
+        """Note every shard's position now (LATEST): the mapping starts reading from here.
+
+        With saved positions for the same stream, the mapping goes on from those instead, and
+        shards that appeared since are read from their start."""
         with self._lock:
             if self._mappings is not None:
                 return
@@ -152,14 +132,24 @@ class StreamPoller:
                 stream_arn = description.get("LatestStreamArn")
                 if not stream_arn:
                     raise RuntimeError(f"{source.table} ({table_name}) has no stream enabled")
-                mapping = _Mapping(
+                mapping = StreamMapping(
                     source, table_name, stream_arn, on_failure_destination(self._stack, source)
                 )
-                self._discover_shards(mapping, position="LATEST")
+                restored = self._saved is not None and restore_shards(mapping, self._saved)
+                self._discover_shards(mapping, position="TRIM_HORIZON" if restored else "LATEST")
                 mappings.append(mapping)
             self._mappings = mappings
+            self._save_positions()
 
-    def _discover_shards(self, mapping: _Mapping, *, position: str) -> None:
+    def _save_positions(self) -> None:
+        if self._on_positions is None or self._mappings is None:
+            return
+        positions = saved_positions(self._mappings)
+        if positions != self._last_saved:
+            self._on_positions(positions)
+            self._last_saved = positions
+
+    def _discover_shards(self, mapping: StreamMapping, *, position: str) -> None:
         """Add shards not seen yet; shards that appear later are read from their start."""
         kwargs: dict[str, Any] = {"StreamArn": mapping.stream_arn}
         while True:
@@ -168,7 +158,7 @@ class StreamPoller:
                 shard_id = shard["ShardId"]
                 if shard_id in mapping.shards:
                     continue
-                state = _Shard(shard_id)
+                state = ShardPosition(shard_id)
                 if position == "LATEST":
                     # Skip what is there now: read it to its end, keep the last position.
                     self._read(mapping, state)
@@ -192,6 +182,7 @@ class StreamPoller:
                     records = self._read(mapping, shard)
                     if records:
                         made.extend(self._deliver_records(mapping, shard, records))
+            self._save_positions()  # after delivery: a stop mid-batch delivers it again
             return made
 
     def drain(self, max_rounds: int = 10) -> list[Delivery]:
@@ -205,7 +196,7 @@ class StreamPoller:
             made.extend(round_made)
         return made
 
-    def _read(self, mapping: _Mapping, shard: _Shard) -> list[dict[str, Any]]:
+    def _read(self, mapping: StreamMapping, shard: ShardPosition) -> list[dict[str, Any]]:
         """The records after the shard's position, up to its current end; moves the position."""
         if shard.closed:
             return []
@@ -239,7 +230,7 @@ class StreamPoller:
         return records
 
     def _deliver_records(
-        self, mapping: _Mapping, shard: _Shard, records: list[dict[str, Any]]
+        self, mapping: StreamMapping, shard: ShardPosition, records: list[dict[str, Any]]
     ) -> list[Delivery]:
         source = mapping.source
         events = [dynamodb_stream_record(r, event_source_arn=mapping.stream_arn) for r in records]
@@ -256,7 +247,12 @@ class StreamPoller:
         return made
 
     def _deliver_batch(
-        self, mapping: _Mapping, shard: _Shard, batch: list[dict[str, Any]], *, attempt: int
+        self,
+        mapping: StreamMapping,
+        shard: ShardPosition,
+        batch: list[dict[str, Any]],
+        *,
+        attempt: int,
     ) -> list[Delivery]:
         source = mapping.source
         sequence_numbers = tuple(str(r["dynamodb"]["SequenceNumber"]) for r in batch)
@@ -264,7 +260,7 @@ class StreamPoller:
         error: str | None = None
         try:
             response = self._invoke(source.function, dynamodb_stream_event(batch))
-            retry_index = self._first_failed_index(source, response, sequence_numbers)
+            retry_index = first_failed_index(source, response, sequence_numbers)
         except Exception as exc:  # noqa: BLE001 (a function error: the whole batch failed)
             error = f"{type(exc).__name__}: {exc}"
             log.error(
@@ -310,65 +306,17 @@ class StreamPoller:
             made.extend(self._deliver_batch(mapping, shard, remaining, attempt=attempt + 1))
         return made
 
-    @staticmethod
-    def _first_failed_index(
-        source: StreamSource, response: Any, sequence_numbers: Sequence[str]
-    ) -> int | None:
-        """Lambda's reading of a partial batch response; None means the batch succeeded."""
-        if not source.report_item_failures or response is None:
-            return None
-        if not isinstance(response, Mapping):
-            return 0  # not an object: Lambda treats the batch as failed
-        failures = response.get("batchItemFailures")
-        if not failures:
-            return None  # missing, null or empty: complete success
-        indexes = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-            if not identifier or identifier not in sequence_numbers:
-                return 0  # malformed or unknown identifier: the whole batch failed
-            indexes.append(sequence_numbers.index(identifier))
-        return min(indexes)
-
     def _send_to_destination(
         self,
-        mapping: _Mapping,
-        shard: _Shard,
+        mapping: StreamMapping,
+        shard: ShardPosition,
         batch: list[dict[str, Any]],
         invoke_count: int,
         error: str | None,
     ) -> None:
         """Record what Lambda sends the on-failure destination: batch metadata, not records."""
-        arrivals = [int(r["dynamodb"].get("ApproximateCreationDateTime", 0)) for r in batch]
-        message: dict[str, Any] = {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": self._function_arns.get(
-                    mapping.source.function, mapping.source.function
-                ),
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": invoke_count,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled" if error else "",
-            },
-            "version": "1.0",
-            "timestamp": datetime.now(UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "DDBStreamBatchInfo": {
-                "shardId": shard.shard_id,
-                "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
-                "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _iso(min(arrivals)),
-                "approximateArrivalOfLastRecord": _iso(max(arrivals)),
-                "batchSize": len(batch),
-                "streamArn": mapping.stream_arn,
-            },
-            "destination": mapping.destination,
-        }
+        function_arn = self._function_arns.get(mapping.source.function, mapping.source.function)
+        message = on_failure_message(function_arn, mapping, shard, batch, invoke_count, error)
         self.failures.append(message)
         log.warning(
             "%s: %d record(s) [%s..%s] exhausted their retries; sent to %s",
@@ -408,11 +356,3 @@ class StreamPoller:
 
 def _sequence(record: Mapping[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
-
-
-def _iso(epoch_seconds: int) -> str:
-    return (
-        datetime.fromtimestamp(epoch_seconds, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import VersioningConfigurationTypeDef
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
@@ -260,18 +262,40 @@ class Stack:
         return "$default"
 
     # --- resources -------------------------------------------------------------------------
-    def create_resources(self, dynamodb: DynamoDBClient, s3: S3Client) -> dict[str, str]:
-        """Create every table and bucket the template declares, as it declares them."""
+    def create_resources(self, dynamodb: DynamoDBClient, s3: S3Client) -> CreatedResources:
+        """Create every table and bucket the template declares, as it declares them.
+
+        One that exists already (a persistent stack's second start) is kept as it is, and a
+        bucket setting the local S3 does not implement is reported, not fatal."""
+        created = CreatedResources()
         for logical, res in self.resources.items():
             props = self.resolve(res.get("Properties", {}))
+            name = self.names.get(logical, "")
             if res["Type"] == "AWS::DynamoDB::Table":
-                self._create_table(dynamodb, self.names[logical], props)
+                try:
+                    created.not_emulated += self._create_table(dynamodb, name, props)
+                except ClientError as exc:
+                    if _error_code(exc) != "ResourceInUseException":
+                        raise
+                    created.kept.append(name)
+                    continue
             elif res["Type"] == "AWS::S3::Bucket":
-                self._create_bucket(s3, self.names[logical], props)
-        return dict(self.names)
+                try:
+                    s3.create_bucket(Bucket=name)
+                except ClientError as exc:
+                    if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+                    created.kept.append(name)
+                    continue
+                created.not_emulated += self._configure_bucket(s3, name, props)
+            else:
+                continue
+            created.made.append(name)
+        return created
 
     @staticmethod
-    def _create_table(dynamodb: DynamoDBClient, name: str, props: dict[str, Any]) -> None:
+    def _create_table(dynamodb: DynamoDBClient, name: str, props: dict[str, Any]) -> list[str]:
+        """Create the table; the settings the local DynamoDB does not implement, by name."""
         kwargs: dict[str, Any] = {
             "TableName": name,
             "AttributeDefinitions": props["AttributeDefinitions"],
@@ -287,39 +311,88 @@ class Stack:
                 "Enabled": bool(props["SSESpecification"].get("SSEEnabled"))
             }
         dynamodb.create_table(**kwargs)
+        settings: dict[str, Callable[[], Any]] = {}
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            settings["TimeToLiveSpecification"] = lambda: dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification=ttl
+            )
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):
-            dynamodb.update_continuous_backups(
-                TableName=name,
-                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            settings["PointInTimeRecoverySpecification"] = lambda: (
+                dynamodb.update_continuous_backups(
+                    TableName=name,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                )
             )
+        return _apply_settings(name, settings)
 
     @staticmethod
-    def _create_bucket(s3: S3Client, name: str, props: dict[str, Any]) -> None:
-        s3.create_bucket(Bucket=name)
+    def _configure_bucket(s3: S3Client, name: str, props: dict[str, Any]) -> list[str]:
+        """Apply the bucket's settings; those the local S3 does not implement, by name."""
+        settings: dict[str, Callable[[], Any]] = {}
         if props.get("VersioningConfiguration"):
-            s3.put_bucket_versioning(
-                Bucket=name, VersioningConfiguration=props["VersioningConfiguration"]
+            settings["VersioningConfiguration"] = lambda: _put_versioning(
+                s3, name, props["VersioningConfiguration"]
             )
         if props.get("BucketEncryption"):
-            s3.put_bucket_encryption(
+            # CloudFormation's rule shape differs from the S3 API's: translate it.
+            rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            settings["BucketEncryption"] = lambda: s3.put_bucket_encryption(
                 Bucket=name,
-                # CloudFormation's rule shape differs from the S3 API's: translate it.
                 ServerSideEncryptionConfiguration={
                     "Rules": [
-                        {
-                            "ApplyServerSideEncryptionByDefault": rule[
-                                "ServerSideEncryptionByDefault"
-                            ]
-                        }
-                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                        {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+                        for r in rules
                     ]
                 },
             )
         if props.get("PublicAccessBlockConfiguration"):
-            s3.put_public_access_block(
+            settings["PublicAccessBlockConfiguration"] = lambda: s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
             )
+        return _apply_settings(name, settings)
+
+
+# What the local servers answer for a setting they lack (s3rver; DynamoDB Local).
+NOT_IMPLEMENTED = ("NotImplemented", "UnknownOperationException")
+
+
+def _apply_settings(name: str, settings: Mapping[str, Callable[[], Any]]) -> list[str]:
+    missing = []
+    for setting, apply in settings.items():
+        try:
+            apply()
+        except ClientError as exc:
+            if _error_code(exc) not in NOT_IMPLEMENTED:
+                raise
+            missing.append(f"{name} {setting}")
+    return missing
+
+
+def _put_versioning(s3: S3Client, name: str, configuration: VersioningConfigurationTypeDef) -> None:
+    """Versioning as asked, checked by reading it back: s3rver 3.7 takes ``PUT ?versioning``
+    for a second CreateBucket (``BucketAlreadyExists``) and reports no status after it."""
+    try:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=configuration)
+    except ClientError as exc:
+        if _error_code(exc) != "BucketAlreadyExists":
+            raise
+    if s3.get_bucket_versioning(Bucket=name).get("Status") != configuration.get("Status"):
+        raise ClientError(
+            {"Error": {"Code": "NotImplemented", "Message": "versioning not kept"}},
+            "PutBucketVersioning",
+        )
+
+
+@dataclass
+class CreatedResources:
+    """What ``create_resources`` did: physical names made, kept, and settings not emulated."""
+
+    made: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    not_emulated: list[str] = field(default_factory=list)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
