@@ -223,6 +223,7 @@ def cmd_invoke(args: argparse.Namespace, _settings: CliSettings) -> int:
         args.function,
         Path(args.event),
         emulator_url=args.url,
+        running_state=None if args.running is None else Path(args.running),
         bootstrap=False if args.no_bootstrap else None,
         feedback_auth=args.feedback_auth,
     )
@@ -341,8 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--event", required=True, help="event JSON file, e.g. events/bootstrap.json"
     )
     invoke.add_argument(
-        "--url",
-        help="emulator URL of a running `propensity serve` (default: a fresh in-process stack)",
+        "--running",
+        nargs="?",
+        const=str(DEFAULT_STATE_DIR),
+        metavar="STATE_DIR",
+        help="against the data of the `make run` stack running on STATE_DIR (default "
+        ".local/state) instead of a fresh in-process stack",
+    )
+    invoke.add_argument(
+        "--url", help="the same for a running `propensity serve --ephemeral`: its emulator's URL"
     )
     invoke.add_argument(
         "--no-bootstrap", action="store_true", help="fresh stack without the first model versions"

@@ -1,9 +1,9 @@
 """The ``propensity`` commands that work on a stack's resources: ``bootstrap``, ``mlflow-export``.
 
 A stack is named by its CloudFormation outputs (``--stack-name``), by its resources
-(``--bucket``, ``--registry-table``…), or, for the ``propensity serve`` (``make run``) stack,
-by its emulator's URL (``--emulator-url``, printed in its banner): its resources have the
-template's local names.
+(``--bucket``, ``--registry-table``…), or, for a local stack, by the state folder of the
+running ``make run`` (``--running``) or the emulator URL of a ``propensity serve --ephemeral``
+(``--emulator-url``, printed in its banner): its resources have the template's local names.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from propensity.errors import PropensityError
+from propensity.local.state import DEFAULT_STATE_DIR
 
 if TYPE_CHECKING:
     from propensity.bootstrap import StackResources
@@ -29,6 +30,13 @@ def add_stack_options(command: argparse.ArgumentParser, *, local: bool) -> None:
     command.add_argument("--feedback-table")
     if local:
         command.add_argument(
+            "--running",
+            nargs="?",
+            const=str(DEFAULT_STATE_DIR),
+            metavar="STATE_DIR",
+            help="the `make run` stack running on STATE_DIR (default .local/state): its resources",
+        )
+        command.add_argument(
             "--emulator-url",
             help="the emulator of a running `propensity serve` / `make run` (its banner prints "
             "it): that local stack's resources",
@@ -40,14 +48,20 @@ def stack_resources(args: argparse.Namespace, *, feedback: bool) -> Iterator[Sta
     """The resources the options name (the emulator's environment set while in use)."""
     from propensity.bootstrap import StackResources
 
-    if getattr(args, "emulator_url", None):
+    if getattr(args, "emulator_url", None) or getattr(args, "running", None):
+        from propensity.local.backends import on_disk_environment
         from propensity.local.emulator import emulator_environment
         from propensity.local.runtime import EnvironmentPatch
+        from propensity.local.state import running_endpoints
         from propensity.local.template import Stack
 
         names = Stack().names
         patch = EnvironmentPatch()
-        patch.set(emulator_environment(args.emulator_url))
+        patch.set(
+            on_disk_environment(running_endpoints(Path(args.running)))
+            if args.running
+            else emulator_environment(args.emulator_url)
+        )
         try:
             yield StackResources(
                 names["ArtifactsBucket"], names["RegistryTable"], names["FeedbackTable"]
@@ -62,7 +76,7 @@ def stack_resources(args: argparse.Namespace, *, feedback: bool) -> Iterator[Sta
         yield StackResources(args.bucket, args.registry_table, args.feedback_table or "")
     else:
         needed = "--bucket, --registry-table" + (" and --feedback-table" if feedback else "")
-        local = ", or --emulator-url" if hasattr(args, "emulator_url") else ""
+        local = ", or --running / --emulator-url" if hasattr(args, "emulator_url") else ""
         raise PropensityError(f"give --stack-name, or {needed}{local}")
 
 

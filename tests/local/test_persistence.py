@@ -8,6 +8,7 @@ feedback posts one retrain whose champion the next prediction sees.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -15,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from propensity.cli import main
 from propensity.local.stack_run import LocalStack
 from propensity.local.state import LocalState, StateError
-from propensity.local.template import Stack
+from propensity.local.template import REPO_ROOT, Stack
 
 from .httpclient import call_json
 
@@ -125,7 +127,7 @@ def before_restart(state_dir: Path) -> dict[str, Any]:
 
 
 def test_a_restart_keeps_champions_feedback_and_jobs_and_retrains_nothing(
-    state_dir: Path, before_restart: dict[str, Any]
+    state_dir: Path, before_restart: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a first run that bootstrapped both models, retrained telecom twice and promoted
     assert [o["version"] for o in before_restart["bootstrap"]["outcomes"]] == ["v1", "v1"]
@@ -152,6 +154,15 @@ def test_a_restart_keeps_champions_feedback_and_jobs_and_retrains_nothing(
         # And a feedback token minted before the restart still works
         answer = predict(stack, "bank", BANK_ROW)
         assert feedback(stack, "bank", answer["prediction_id"], 1) == 201
+        # And `propensity invoke --running DIR` runs an event file against this stack's data
+        capsys.readouterr()
+        event = REPO_ROOT / "events" / "predict-telecom-flat.json"
+        assert (
+            main(["invoke", "PredictFunction", "--event", str(event), "--running", str(state_dir)])
+            == 0
+        )
+        result = json.loads(capsys.readouterr().out)
+        assert json.loads(result["body"])["version"] == champion
 
 
 def test_fresh_starts_over(state_dir: Path, before_restart: dict[str, Any]) -> None:

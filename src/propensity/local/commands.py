@@ -101,14 +101,16 @@ def invoke(
     event_file: Path,
     *,
     emulator_url: str | None = None,
+    running_state: Path | None = None,
     bootstrap: bool | None = None,
     feedback_auth: str = "required",
 ) -> int:
     """Invoke one function's handler with an event file and print its result.
 
     Default: a fresh in-process stack (emulator, template resources, datasets and, unless the
-    event is itself the bootstrap, the first model versions). With ``emulator_url`` the
-    handler runs against a running ``propensity serve``'s emulator and its data instead.
+    event is itself the bootstrap, the first model versions). With ``running_state`` (a
+    running ``make run``'s state folder) or ``emulator_url`` (a running ``propensity serve
+    --ephemeral``'s emulator) the handler runs against that stack's data instead.
     Handler logs go to stderr, the result (JSON) to stdout, as ``sam local invoke`` does.
     """
     from propensity.local.stack_run import BOOTSTRAP_EVENT, LocalStack
@@ -128,7 +130,8 @@ def invoke(
         return EXIT_BAD_INPUT
     if bootstrap is None:
         # The bootstrap event does the bootstrap itself; a running stack is bootstrapped.
-        bootstrap = emulator_url is None and not (
+        attached = emulator_url is not None or running_state is not None
+        bootstrap = not attached and not (
             function == "RetrainFunction" and event == BOOTSTRAP_EVENT
         )
 
@@ -142,6 +145,7 @@ def invoke(
         stack = LocalStack(
             stack=template_stack,
             emulator_url=emulator_url,
+            attach_state=running_state,
             bootstrap=bootstrap,
             serve_http=False,
             poll_streams=False,

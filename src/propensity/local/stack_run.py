@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from propensity.local.backends import Backends, InMemoryBackends, OnDiskBackends
+from propensity.local.backends import (
+    Backends,
+    InMemoryBackends,
+    OnDiskBackends,
+    on_disk_environment,
+)
 from propensity.local.emulator import emulator_environment
 from propensity.local.runtime import EnvironmentPatch, LocalFunctions
 from propensity.local.schedules import Scheduler, schedule_rules, schedule_seconds_from_env
@@ -37,7 +42,7 @@ from propensity.local.server import (
     LocalHttpServer,
     route_specificity,
 )
-from propensity.local.state import LocalState
+from propensity.local.state import LocalState, running_endpoints
 from propensity.local.streams import Delivery, StreamPoller
 from propensity.local.template import REPO_ROOT, Stack
 from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
@@ -98,12 +103,14 @@ class LocalStack:
         state_dir: Path | None = None,
         fresh: bool = False,
         function_processes: bool = False,
+        attach_state: Path | None = None,
     ) -> None:
         self.stack = stack or Stack()
         self.port = port
         self.host = host
         self.emulator_port = emulator_port
         self.external_emulator_url = emulator_url  # reuse a running stack's emulator
+        self.attach_state = attach_state  # or a running on-disk stack's DynamoDB and S3
         self.schedule_seconds = schedule_seconds
         self.bootstrap = bootstrap
         self.serve_http = serve_http
@@ -147,6 +154,8 @@ class LocalStack:
         if self.external_emulator_url:
             self.emulator_url = self.external_emulator_url
             self._env.set(emulator_environment(self.emulator_url))
+        elif self.attach_state is not None:
+            self._env.set(on_disk_environment(running_endpoints(self.attach_state)))
         elif self.state is not None:
             if self.fresh:
                 self.state.wipe()
@@ -171,7 +180,7 @@ class LocalStack:
         ).issue("local-demo", FEEDBACK_TOKEN_SECONDS, ALL_MODELS, scope="feedback")
         dynamodb = boto3.client("dynamodb")
         s3 = boto3.client("s3")
-        if self.external_emulator_url is None:
+        if self.external_emulator_url is None and self.attach_state is None:
             created = self.stack.create_resources(dynamodb, s3)
             uploaded = upload_datasets(s3, self.stack.names["ArtifactsBucket"], self.data_dir)
             self._say(
@@ -319,6 +328,8 @@ class LocalStack:
     def _where(self) -> str:
         if self.backends is not None:
             return self.backends.describe()
+        if self.attach_state is not None:
+            return f"the stack running on {self.attach_state}"
         return f"emulator {self.emulator_url} (another stack's)"
 
     def _feedback_help(self, url: str) -> list[str]:

@@ -17,12 +17,14 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
+from propensity.errors import PropensityError
+
 MARKER = "propensity-local-state"  # a folder without it is never wiped
 # ``make run``'s default, in the checkout (``.local/`` is git-ignored).
 DEFAULT_STATE_DIR = Path(__file__).resolve().parents[3] / ".local" / "state"
 
 
-class StateError(RuntimeError):
+class StateError(PropensityError):
     """The state folder is in use, or is not ours to wipe."""
 
 
