@@ -3,35 +3,30 @@
 What moto does and does not: ``rotate_secret`` does what Secrets Manager does when a rotation
 starts (enables rotation, stages an empty ``AWSPENDING`` version named by a new token), then
 invokes the rotation function through moto's Lambda backend, which runs code only in Docker.
-These tests turn Docker off, so those invocations do nothing, and invoke the handler for each
-step themselves, with that token: the steps then run on moto's real stages (``put_secret_value``,
-``update_secret_version_stage`` moving ``AWSPREVIOUS``). That Secrets Manager invokes the
-function at all (the schedule, the permission) is checked on the template,
-``tests/infra/test_rotation_policy.py``.
-"""
+These tests turn Docker off (tests/support/rotation.py), so those invocations do nothing, and
+invoke the handler for each step themselves, with that token: the steps then run on moto's real
+stages (``put_secret_value``, ``update_secret_version_stage`` moving ``AWSPREVIOUS``). That
+Secrets Manager invokes the function at all (the schedule, the permission) is checked on the
+template, tests/infra/test_rotation_policy.py."""
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from propensity.errors import InvalidInputError, RotationError
-from propensity.local.template import REPO_ROOT, Stack
+from propensity.local.template import Stack
 from propensity.service.admin_auth import AdminAuthenticator
 from propensity.service.admin_secret import MIN_SECRET_LENGTH
 from tests.functions.conftest import invoke, load_event, load_handler, route_event
+from tests.support import rotation
 
 OLD = "deployed-admin-secret-0123456789"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-# moto's Lambda backend without Docker: an invocation returns without running the code.
-NO_DOCKER: Any = {"lambda": {"use_docker": False}}
 
 
 @pytest.fixture
@@ -44,28 +39,8 @@ def secret(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def start_rotation(stack: Stack, arn: str) -> str:
-    """A rotation started as the schedule starts it; the new version's token."""
-    with mock_aws(config=NO_DOCKER):
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.write(REPO_ROOT / "functions" / "rotate" / "handler.py", "handler.py")
-        name = f"rotate-{uuid.uuid4().hex[:8]}"
-        role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")
-        function = boto3.client("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="handler.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )
-        days = int(stack.parameters["AdminSecretRotationDays"])
-        started = boto3.client("secretsmanager").rotate_secret(
-            SecretId=arn,
-            RotationLambdaARN=function["FunctionArn"],
-            RotationRules={"AutomaticallyAfterDays": days},
-        )
-    token: str = started["VersionId"]
-    return token
+    """A rotation started as the template's schedule starts it; the new version's token."""
+    return rotation.start_rotation(arn, days=int(stack.parameters["AdminSecretRotationDays"]))
 
 
 def step(handler: ModuleType, name: str, arn: str, token: str) -> Any:
