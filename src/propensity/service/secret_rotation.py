@@ -7,7 +7,8 @@ then invokes the rotation function once per step with that token:
 - ``createSecret`` stores a new random value in that version (once: a retry finds it there);
 - ``setSecret`` has nothing to do (below);
 - ``testSecret`` checks the stored value is one the functions accept as the admin secret;
-- ``finishSecret`` moves ``AWSCURRENT`` to it, and Secrets Manager ``AWSPREVIOUS`` to the old.
+- ``finishSecret`` checks it again (an empty or short value made current would lock every
+  caller out) and moves ``AWSCURRENT`` to it; Secrets Manager moves ``AWSPREVIOUS`` to the old.
 
 Every step first checks what AWS's rotation templates check: rotation is enabled on the secret,
 and the token names a version staged ``AWSPENDING``. A version already ``AWSCURRENT`` ends any
@@ -118,7 +119,6 @@ class SecretRotation:
         return StepOutcome(RotationStep.TEST, token, "pending value is a valid admin secret")
 
     def _finish(self, token: str, staging: SecretStaging) -> StepOutcome:
-        # Checked again: an empty or short value made current would lock every caller out.
         self._check_pending(token, staging)
         self._secret.make_current(token, replacing=self._current(staging))
         return StepOutcome(RotationStep.FINISH, token, "made current")
