@@ -229,6 +229,21 @@ def test_schedule_event_files(stack: Stack) -> None:
     assert load("bootstrap.json") == {"trigger": "bootstrap"}
 
 
+def test_rotation_event_file_is_what_secrets_manager_sends_for_the_first_step(
+    stack: Stack,
+) -> None:
+    # Given the sample rotation event, Then it has the three keys Secrets Manager sends, for the
+    # first step, naming the template's secret and a version id of its length (32-64)
+    event = load("rotate-create-secret.json")
+    assert set(event) == {"Step", "SecretId", "ClientRequestToken"}
+    assert event["Step"] == "createSecret"
+    assert event["SecretId"].startswith("arn:aws:secretsmanager:us-east-1:")
+    assert ":secret:AdminTokenSecret-" in event["SecretId"]
+    assert 32 <= len(event["ClientRequestToken"]) <= 64
+    # And it is for the template's rotation function
+    assert "RotateFunction" in stack.functions()
+
+
 def test_event_files_are_what_sam_generate_event_keys_look_like() -> None:
     # The top-level keys of `sam local generate-event apigateway http-api-proxy`, minus the
     # optional ones a request without cookies/query/stage variables does not carry.
