@@ -91,6 +91,12 @@ class RetrainBusyError(ConflictError):
     """Another retrain of the model holds the lock."""
 
 
+class RotationError(PropensityError):
+    """A step of the admin secret's rotation cannot go on: rotation is not enabled, the event
+    names another secret or a version that is not staged, or the pending value is unusable.
+    The rotation function fails, and Secrets Manager records the rotation as failed."""
+
+
 @dataclass(frozen=True)
 class Problem:
     row: int | None

@@ -193,6 +193,19 @@ class SecretVersions:
     current_since: float | None = None
 
 
+@dataclass(frozen=True)
+class SecretStaging:
+    """A secret's versions as a rotation sees them: each version id with its staging labels
+    (``AWSCURRENT``, ``AWSPENDING``, ``AWSPREVIOUS``), and whether rotation is enabled."""
+
+    rotation_enabled: bool
+    stages: Mapping[str, tuple[str, ...]]
+
+    def holding(self, stage: str) -> str | None:
+        """The id of the version labelled ``stage``; None when no version is."""
+        return next((v for v, labels in self.stages.items() if stage in labels), None)
+
+
 # What arrives at the retrain function, parsed at the edge from a stream record or an
 # EventBridge event; the service acts on these and never on a storage key.
 @dataclass(frozen=True)

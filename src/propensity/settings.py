@@ -90,3 +90,12 @@ class RetrainSettings(_FunctionSettings):
     @property
     def data_root(self) -> str:
         return f"s3://{self.artifacts_bucket}/{self.datasets_prefix.strip('/')}"
+
+
+class RotateSettings(BaseSettings):
+    """The rotation function's one setting: the secret it may rotate (Secrets Manager names it
+    in every event; an event naming another is refused)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", defer_build=True)
+
+    admin_token_secret_arn: Annotated[str, Field(min_length=1)]

@@ -163,7 +163,7 @@ def load(name: str) -> Any:
 def test_every_event_file_is_listed_in_the_readme() -> None:
     readme = (EVENTS_DIR / "README.md").read_text()
     files = sorted(p.name for p in EVENTS_DIR.glob("*.json"))
-    assert len(files) == 8
+    assert len(files) == 9
     for name in files:
         assert f"`{name}`" in readme
 
@@ -227,6 +227,21 @@ def test_schedule_event_files(stack: Stack) -> None:
     assert envelope["detail-type"] == "Scheduled Event" and envelope["source"] == "aws.events"
     assert envelope["resources"][0].startswith("arn:aws:events:us-east-1:")
     assert load("bootstrap.json") == {"trigger": "bootstrap"}
+
+
+def test_rotation_event_file_is_what_secrets_manager_sends_for_the_first_step(
+    stack: Stack,
+) -> None:
+    # Given the sample rotation event, Then it has the three keys Secrets Manager sends, for the
+    # first step, naming the template's secret and a version id of its length (32-64)
+    event = load("rotate-create-secret.json")
+    assert set(event) == {"Step", "SecretId", "ClientRequestToken"}
+    assert event["Step"] == "createSecret"
+    assert event["SecretId"].startswith("arn:aws:secretsmanager:us-east-1:")
+    assert ":secret:AdminTokenSecret-" in event["SecretId"]
+    assert 32 <= len(event["ClientRequestToken"]) <= 64
+    # And it is for the template's rotation function
+    assert "RotateFunction" in stack.functions()
 
 
 def test_event_files_are_what_sam_generate_event_keys_look_like() -> None:

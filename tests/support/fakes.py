@@ -16,6 +16,7 @@ from propensity.records import (
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
+    SecretStaging,
     SecretVersions,
     TokenRevocation,
     VersionRecord,
@@ -246,6 +247,50 @@ class FakeSecret:
         if self.fail:
             raise StorageError("secretsmanager unavailable")
         return self.versions
+
+
+class FakeRotatingSecret:
+    """Secrets Manager's versions and staging labels in memory, as a rotation moves them:
+    ``start`` is what RotateSecret does before invoking the function (an empty AWSPENDING
+    version named by the token)."""
+
+    def __init__(self, value: str, *, rotation_enabled: bool = True) -> None:
+        self.rotation_enabled = rotation_enabled
+        self.values: dict[str, str | None] = {"v0": value}
+        self.labels: dict[str, list[str]] = {"v0": ["AWSCURRENT"]}
+        self.writes = 0
+
+    def start(self, token: str) -> None:
+        for labels in self.labels.values():
+            if "AWSPENDING" in labels:
+                labels.remove("AWSPENDING")
+        self.values[token] = None
+        self.labels[token] = ["AWSPENDING"]
+
+    def staging(self) -> SecretStaging:
+        return SecretStaging(self.rotation_enabled, {v: tuple(s) for v, s in self.labels.items()})
+
+    def value_at(self, version_id: str, stage: str) -> str | None:
+        if stage not in self.labels.get(version_id, []):
+            return None
+        return self.values[version_id]
+
+    def put_pending(self, version_id: str, value: str) -> None:
+        self.writes += 1
+        self.values[version_id] = value
+        self.labels.setdefault(version_id, ["AWSPENDING"])
+
+    def make_current(self, version_id: str, *, replacing: str) -> None:
+        self.writes += 1
+        for labels in self.labels.values():
+            if "AWSPREVIOUS" in labels:
+                labels.remove("AWSPREVIOUS")
+        self.labels[replacing].remove("AWSCURRENT")
+        self.labels[replacing].append("AWSPREVIOUS")
+        self.labels[version_id].append("AWSCURRENT")
+
+    def at(self, stage: str) -> str | None:
+        return next((self.values[v] for v, s in self.labels.items() if stage in s), None)
 
 
 class FakeRevocations:

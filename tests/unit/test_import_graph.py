@@ -140,6 +140,22 @@ def test_the_retrain_function_never_imports_fastapi() -> None:
     assert not {m for m in imported if m.startswith("propensity.api")}
 
 
+def test_the_rotation_function_imports_neither_the_api_nor_the_training_stack() -> None:
+    # It runs a few times a month on CoreLayer alone: no FastAPI or scikit-learn, even lazily,
+    # and at cold start no other service than the rotation's.
+    imported = closure(HANDLERS["rotate"], "handler", lazy=True)
+    assert not imported & (SCIENTIFIC | {"fastapi", "starlette", "mangum"})
+    assert not {m for m in imported if m.startswith(("propensity.api", "propensity.training"))}
+    at_start = closure(HANDLERS["rotate"], "handler", lazy=False)
+    services = {m for m in at_start if m.startswith("propensity.service.")}
+    assert services <= {
+        "propensity.service.secret_rotation",
+        "propensity.service.admin_secret",
+        "propensity.service.ports",
+        "propensity.service.tokens",
+    }, sorted(services)
+
+
 def test_the_predict_function_imports_only_what_it_serves_at_cold_start() -> None:
     imported = closure(HANDLERS["predict"], "handler", lazy=False)
     assert not imported & SCIENTIFIC

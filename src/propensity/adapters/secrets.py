@@ -1,9 +1,10 @@
 """Secrets Manager: the admin secret's current and previous versions.
 
-A rotation (``put-secret-value``) moves the ``AWSCURRENT`` stage to the new version and
-``AWSPREVIOUS`` to the one it replaced; both are read, with the current version's creation
-time, so the service can accept the previous value for a grace window
-(``service.admin_secret``). Nothing is cached here: the service decides how often to read.
+A rotation (the scheduled one, ``adapters.secret_rotation``, or a ``put-secret-value``) moves
+the ``AWSCURRENT`` stage to the new version and ``AWSPREVIOUS`` to the one it replaced; both are
+read, with the current version's creation time, so the service can accept the previous value for
+a grace window (``service.admin_secret``). Nothing is cached here: the service decides how often
+to read.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The admin secret's accepted values, re-read at most every N seconds so a rotation is followed.
 
-Rotation (``aws secretsmanager put-secret-value``) makes the new value current and the old one
-previous. A container picks the new value up within ``refresh_seconds``; the previous value
-(as a bearer credential, and the tokens its derived key signed) stays accepted for
-``grace_seconds`` after the new one was stored, so clients can switch, and is refused after.
-When the secret cannot be re-read, credentials are refused (503): never checked on stale values.
+A rotation (the rotation function every AdminSecretRotationDays, ``service.secret_rotation``, or
+``aws secretsmanager put-secret-value``) makes the new value current and the old one previous. A
+container picks the new value up within ``refresh_seconds``; the previous value (as a bearer
+credential, and the tokens its derived key signed) stays accepted for ``grace_seconds`` after
+the new one was stored, so clients can switch, and is refused after. When the secret cannot be
+re-read, credentials are refused (503): never checked on stale values.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from propensity.records import (
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
+    SecretStaging,
     SecretVersions,
     TokenRevocation,
     TrainingSet,
@@ -168,6 +169,27 @@ class SecretSource(Protocol):
     def read(self) -> SecretVersions:
         """The admin secret's current (and previous) value, read now (no cache)."""
         ...
+
+
+class RotatingSecret(Protocol):
+    """The admin secret's versions as Secrets Manager's rotation moves them."""
+
+    def staging(self) -> SecretStaging:
+        """Whether rotation is enabled, and every version id with its staging labels."""
+        ...
+
+    def value_at(self, version_id: str, stage: str) -> str | None:
+        """The value of version ``version_id`` if it holds ``stage``; None when it has no
+        value (the empty version Secrets Manager stages when a rotation starts) or no such
+        version holds that label."""
+        ...
+
+    def put_pending(self, version_id: str, value: str) -> None:
+        """Store ``value`` as version ``version_id``, labelled ``AWSPENDING``."""
+
+    def make_current(self, version_id: str, *, replacing: str) -> None:
+        """Move ``AWSCURRENT`` from version ``replacing`` to ``version_id``; ``AWSPREVIOUS``
+        follows to ``replacing``."""
 
 
 class RevocationStore(Protocol):
