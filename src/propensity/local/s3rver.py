@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from propensity.local.processes import BackingServiceError, ManagedProcess, free_port
+from propensity.local.processes import BackingServiceError, LoopbackServer
 from propensity.local.template import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "tools" / "s3rver" / "node_modules" / "s3rver"
@@ -48,17 +48,15 @@ def answers(endpoint: str) -> bool:
     return True
 
 
-class S3rver:
+class S3rver(LoopbackServer):
     """s3rver on a free port, storing under ``directory``."""
 
     def __init__(self, directory: Path, *, log_path: Path) -> None:
         node, script = locate()
         directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._process = ManagedProcess(
+        super().__init__(
             "s3rver",
-            [
+            lambda port: [
                 node,
                 str(script),
                 "--directory",
@@ -66,19 +64,12 @@ class S3rver:
                 "--address",
                 "127.0.0.1",
                 "--port",
-                str(self.port),
+                str(port),
                 "--silent",
                 # Path-style only: bucket names are never looked up as host names.
                 "--no-vhost-buckets",
             ],
             cwd=directory,
             log_path=log_path,
-            answers=lambda: answers(self.endpoint),
+            answers=answers,
         )
-
-    def wait(self) -> str:
-        self._process.wait()
-        return self.endpoint
-
-    def stop(self) -> None:
-        self._process.stop()
