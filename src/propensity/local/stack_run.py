@@ -166,6 +166,9 @@ class LocalStack:
             memory = InMemoryBackends(self.emulator_port)
             self.backends, self.emulator_url = memory, memory.emulator.url
             self._env.set(memory.environment())
+        # boto3's default session keeps the credentials it first resolved: a new one reads
+        # these (s3rver knows one access key only), here and in handlers run on threads.
+        boto3.setup_default_session()
         self._started = True
         # The admin routes check a bearer token against ADMIN_TOKEN; make one when unset (on
         # disk, once: tokens minted from it before a restart keep working after it).
@@ -250,6 +253,10 @@ class LocalStack:
         if self.state is not None:
             self.state.close()
         self._env.restore()
+        if self._started:
+            import boto3
+
+            boto3.setup_default_session()  # and after, the restored environment's again
         self._started = False
 
     def __enter__(self) -> LocalStack:
