@@ -214,7 +214,7 @@ def test_an_exclusion_made_by_the_admin_route_is_honoured_by_the_next_retrain(
     assert lineage["exclusions"] == [{"exclusion_id": exclusion["exclusion_id"], "removed": 12}]
     assert lineage["feedback"]["items"] == 8 and lineage["feedback"]["excluded"] == 12
     trained = published.training_set(published.config("telecom"))
-    assert {r.subject for r in trained.feedback} == {"alice"}
+    assert set(trained.feedback.subject) == {"alice"}
     # When the exclusion is lifted (twice: the repeat changes nothing)
     path = f"/models/telecom/feedback/exclusions/{exclusion['exclusion_id']}"
     lifted, again = call("DELETE", path), call("DELETE", path)

@@ -40,7 +40,7 @@ UNPROCESSED_ATTEMPTS = 6
 UNPROCESSED_BACKOFF_SECONDS = 0.05
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     delay = UNPROCESSED_BACKOFF_SECONDS * 2**attempt
     time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
 
@@ -92,7 +92,7 @@ class DynamoFeedbackCuration:
                     break
                 if attempt == UNPROCESSED_ATTEMPTS:
                     raise StorageError(f"feedback of {model}: reads left unprocessed")
-                _backoff(attempt)
+                backoff(attempt)
         return found
 
     # --- exclusions -----------------------------------------------------------------------
@@ -169,7 +169,7 @@ class DynamoFeedbackCuration:
                     break
                 if attempt == UNPROCESSED_ATTEMPTS:
                     raise StorageError(f"feedback of {model}: deletes left unprocessed")
-                _backoff(attempt)
+                backoff(attempt)
         return len(feedback_ids)
 
     def put_erasure(self, erasure: FeedbackErasure) -> None:
