@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
+from propensity.inputs import TrainingSet
 from propensity.records import (
     Candidate,
     ChampionAlias,
@@ -22,7 +23,6 @@ from propensity.records import (
     VersionRecord,
     VersionStatus,
 )
-from propensity.training_set import TrainingSet
 
 
 class ArtifactStore(Protocol):

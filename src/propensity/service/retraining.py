@@ -20,6 +20,7 @@ from propensity.errors import (
     PropensityError,
     RetrainBusyError,
 )
+from propensity.inputs import TrainingSet
 from propensity.records import (
     Candidate,
     ChampionAlias,
@@ -46,7 +47,6 @@ from propensity.service.publication import Publisher
 from propensity.service.scheduled_runs import Action, ScheduledRun
 from propensity.service.training_inputs import TrainingInputs
 from propensity.service.training_snapshot import TrainingSnapshots
-from propensity.training_set import TrainingSet
 from propensity.versions import version_name
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ from typing import Any
 from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
 from propensity.errors import DatasetError, NotFoundError, StorageError
+from propensity.inputs import TrainingSet
 from propensity.records import AppliedExclusion, UploadedData
 from propensity.service.ports import ArtifactStore, DatasetStore, FeedbackStore, UploadStore
 from propensity.service.quarantine import screen
 from propensity.service.training_snapshot import TrainingSnapshots
-from propensity.training_set import TrainingSet
 
 
 class TrainingInputs:

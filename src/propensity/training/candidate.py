@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
+from propensity.inputs import TrainingSet
 from propensity.records import Candidate
 from propensity.scoring import Scorer
 from propensity.training.dataset import load_labelled_csv, parse_dataset
@@ -31,7 +32,6 @@ from propensity.training.train import (
     split_frame,
     train_model,
 )
-from propensity.training_set import TrainingSet
 
 
 def finite_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -17,6 +17,7 @@ import pytest
 
 from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig, load_model_config
+from propensity.inputs import TrainingSet
 from propensity.records import FeedbackRecord
 from propensity.scoring import Scorer
 from propensity.training.candidate import SklearnTrainer
@@ -27,7 +28,6 @@ from propensity.training.feedback_holdout import (
     split_feedback,
 )
 from propensity.training.train import TrainedModel
-from propensity.training_set import TrainingSet
 
 IDS = [f"{i:032x}" for i in range(20_000)]
 
