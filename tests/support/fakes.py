@@ -145,6 +145,7 @@ class FakeFeedbackStore:
         # FeedbackLog: each item's number, in commit order, and how many items were read.
         self.numbers: dict[tuple[str, str], int] = {}
         self.sequences: dict[str, int] = {}
+        self.expiries: dict[tuple[str, str], int] = {}  # TTLs (epoch seconds), by item
         self.items_read = 0
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
@@ -169,7 +170,11 @@ class FakeFeedbackStore:
                 continue  # erased
             r = self.items[(model, feedback_id)]
             self.items_read += 1
-            meta = {"seq": n, **dataclasses.asdict(r)}
+            meta = {
+                "seq": n,
+                "expires_at": self.expiries.get((model, feedback_id)),
+                **dataclasses.asdict(r),
+            }
             page.append(meta, r.features)
             if len(page) == 2:  # small pages: the paging is exercised too
                 yield page
