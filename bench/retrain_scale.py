@@ -1,0 +1,397 @@
+"""``python -m bench.run --only retrain-scale``: a retrain's cost as the feedback grows.
+
+For each N (10k and 100k; 1M with ``--scale-1m``), a fresh DynamoDB Local (AWS's engine) and
+moto server hold the template's tables and bucket, with bank's v1 as champion and N feedback
+rows resampled from the bank dataset (with replacement, fixed seed), written as the feedback
+function writes them (items numbered in commit order, with their ``SEQ#`` pointers). Then, each
+retrain in its own process, through the retrain function's wiring:
+
+1. ``table``: the feedback read in full from DynamoDB (the design before training snapshots);
+2. ``snapshot-first``: the first retrain with a snapshot: reads every item once, writes parts;
+3. ``snapshot-next``: after 1 % more feedback arrived: reads only those, plus the parts;
+4. ``table-next``: the full read again, at the same N + 1 %.
+
+Measured per retrain: wall time of ``retrain()``, peak resident memory (VmHWM of the child),
+feedback-table items DynamoDB returned and the read capacity it reports consumed (every
+Query/GetItem/BatchGetItem asks for ``ReturnConsumedCapacity``), S3 bytes read. A tool, not a
+test: it never asserts. Writes ``retrain_scale.{json,md,png}`` into the output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL = "bank"
+SIZES = (10_000, 100_000)
+MODES = ("table", "snapshot-first", "snapshot-next", "table-next")
+NEW_SHARE = 0.01
+SEED = 17
+REGION_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "bench",
+}
+
+
+def say(message: str) -> None:
+    print(f"[retrain-scale] {message}", file=sys.stderr, flush=True)
+
+
+# --- the child: one retrain, measured ---------------------------------------------------------
+def _peak_rss_mib() -> float:
+    """VmHWM: this process's own peak (ru_maxrss would carry the parent's across fork+exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Tally:
+    """What every boto3 client of the process read: items, capacity, S3 bytes."""
+
+    def __init__(self, feedback_table: str) -> None:
+        self.table = feedback_table
+        self.items = 0
+        self.capacity = 0.0
+        self.s3_bytes = 0
+        self.s3_gets = 0
+
+    def ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in ("Query", "GetItem", "BatchGetItem", "Scan"):
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def dynamodb(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            if entry.get("TableName") == self.table:
+                self.capacity += float(entry.get("CapacityUnits", 0.0))
+        if model.name in ("Query", "Scan"):
+            self.items += int(parsed.get("Count", 0)) if self._ours(parsed) else 0
+        elif model.name == "BatchGetItem":
+            self.items += len(parsed.get("Responses", {}).get(self.table, []))
+
+    def _ours(self, parsed: dict[str, Any]) -> bool:
+        consumed = parsed.get("ConsumedCapacity") or {}
+        return not consumed or consumed.get("TableName") == self.table
+
+    def s3(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "GetObject":
+            self.s3_gets += 1
+            self.s3_bytes += int(parsed.get("ContentLength", 0))
+
+
+def child(mode: str) -> dict[str, Any]:
+    import boto3
+
+    boto3.setup_default_session()
+    tally = Tally(os.environ["FEEDBACK_TABLE"])
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-parameter-build.dynamodb", tally.ask_capacity)
+    events.register("after-call.dynamodb", tally.dynamodb)
+    events.register("after-call.s3", tally.s3)
+
+    from propensity.settings import RetrainSettings
+
+    settings = RetrainSettings()  # type: ignore[call-arg]
+    orchestrator = (
+        _snapshot_orchestrator(settings) if mode.startswith("snapshot") else _table(settings)
+    )
+    started = time.perf_counter()
+    outcome = orchestrator.retrain(MODEL, trigger="admin")
+    wall = time.perf_counter() - started
+    lineage = orchestrator._registry.get_version(MODEL, outcome.version).extra["lineage"]
+    return {
+        "mode": mode,
+        "retrain_s": wall,
+        "peak_rss_mib": _peak_rss_mib(),
+        "dynamodb_feedback_items_read": tally.items,
+        "dynamodb_read_units": tally.capacity,
+        "s3_bytes_read": tally.s3_bytes,
+        "s3_gets": tally.s3_gets,
+        "feedback_items": lineage["feedback"]["items"],
+        "snapshot": lineage["feedback"].get("snapshot"),
+        "version": outcome.version,
+        "promoted": outcome.promoted,
+    }
+
+
+def _snapshot_orchestrator(settings: Any) -> Any:
+    from propensity.roots.retrain import retrain_orchestrator
+
+    return retrain_orchestrator(settings)
+
+
+def _table(settings: Any) -> Any:
+    """The retrain function's wiring as it was before snapshots: feedback read in full."""
+    from propensity.adapters.datasets import BucketDatasets
+    from propensity.adapters.feedback import DynamoFeedbackStore
+    from propensity.adapters.object_store import ObjectStore
+    from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
+    from propensity.roots import model_configs
+    from propensity.service.retraining import RetrainOrchestrator
+    from propensity.training.candidate import SklearnTrainer
+
+    artifacts = ObjectStore(settings.artifacts_bucket)
+    feedback = DynamoFeedbackStore(settings.feedback_table)
+    return RetrainOrchestrator(
+        model_configs(),
+        DynamoRegistry(settings.registry_table),
+        artifacts,
+        feedback,
+        datasets=BucketDatasets(artifacts, settings.datasets_prefix),
+        trainer=SklearnTrainer(),
+        lock=DynamoRetrainLock(settings.registry_table),
+        uploads=feedback,
+        jobs=feedback,
+    )
+
+
+# --- the parent: a stack per N, feedback, the four retrains -----------------------------------
+def bank_rows(n: int, seed: int) -> tuple[list[dict[str, Any]], list[int]]:
+    """``n`` rows of the bank dataset drawn with replacement: features and 0/1 labels."""
+    import pandas as pd
+
+    from propensity.config import load_model_config
+
+    config = load_model_config(MODEL)
+    raw = gzip.decompress((REPO / "data" / "bank-full.csv.gz").read_bytes())
+    frame = pd.read_csv(io.BytesIO(raw), sep=config.dataset.delimiter)
+    drawn = frame.sample(n, replace=True, random_state=seed).astype(object)
+    target = config.target.column
+    labels = [int(str(v) == str(config.target.positive)) for v in drawn[target]]
+    features = drawn[list(config.features.all)].to_dict("records")
+    return [{str(k): v for k, v in row.items()} for row in features], labels
+
+
+def fill(
+    db: Any, table: str, first: int, rows: Sequence[dict[str, Any]], labels: Sequence[int]
+) -> None:
+    """Rows numbered ``first``.., as the feedback function stores them, then the counter."""
+    from propensity.adapters.feedback_items import COUNTER, feedback_item, sequence_item
+    from propensity.records import FeedbackRecord
+
+    def put(start: int) -> None:
+        requests = []
+        for offset in range(start, min(start + 12, len(rows))):
+            seq = first + offset
+            record = FeedbackRecord(
+                f"bench{seq:09d}",
+                MODEL,
+                labels[offset],
+                rows[offset],
+                f"2026-11-{1 + seq % 28:02d}T10:00:00.000+00:00",
+                subject=f"client-{seq % 40}",
+            )
+            for item in (
+                feedback_item(record, seq=seq, expires_at=None),
+                sequence_item(MODEL, record.feedback_id, seq=seq, expires_at=None),
+            ):
+                requests.append({"PutRequest": {"Item": item}})
+        pending: dict[str, Any] = {table: requests}
+        while pending:
+            pending = db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(put, range(0, len(rows), 12)))
+    db.update_item(
+        TableName=table,
+        Key={"model": {"S": MODEL}, "item": {"S": COUNTER}},
+        UpdateExpression="ADD pending :n, #t :n SET #s = :last",
+        ExpressionAttributeNames={"#t": "total", "#s": "seq"},
+        ExpressionAttributeValues={
+            ":n": {"N": str(len(rows))},
+            ":last": {"N": str(first + len(rows) - 1)},
+        },
+    )
+
+
+def measure_size(n: int, v1: Any) -> list[dict[str, Any]]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+    from tests.reliability.storage.dynamodb_local import DynamoDBLocal, free_port
+
+    from propensity.adapters.object_store import ObjectStore
+    from propensity.adapters.registry import DynamoRegistry
+    from propensity.local.template import Stack
+
+    ddb = DynamoDBLocal()
+    s3_port = free_port()
+    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port)
+    s3_server.start()
+    try:
+        endpoint = ddb.wait()
+        env = {
+            **REGION_ENV,
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{s3_port}",
+        }
+        os.environ.update(env)
+        stack = Stack()
+        db, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        stack.create_resources(db, s3)
+        env.update(stack.functions()["RetrainFunction"].environment)
+        os.environ.update(env)
+        bucket, table = stack.names["ArtifactsBucket"], stack.names["FeedbackTable"]
+        s3.put_object(
+            Bucket=bucket,
+            Key="datasets/bank-full.csv.gz",
+            Body=(REPO / "data" / "bank-full.csv.gz").read_bytes(),
+        )
+        _publish_v1(v1, DynamoRegistry(stack.names["RegistryTable"]), ObjectStore(bucket))
+        new = max(100, int(n * NEW_SHARE))
+        rows, labels = bank_rows(n + new, SEED)
+        started = time.perf_counter()
+        fill(db, table, 1, rows[:n], labels[:n])
+        say(f"N={n:,}: {n:,} rows written in {time.perf_counter() - started:.0f} s")
+        samples = []
+        for mode in MODES:
+            if mode == "snapshot-next":
+                fill(db, table, n + 1, rows[n:], labels[n:])
+            sample = _run_child(mode, env)
+            sample["n"] = n if mode in ("table", "snapshot-first") else n + new
+            say(
+                f"N={sample['n']:,} {mode}: {sample['retrain_s']:.1f} s, "
+                f"{sample['peak_rss_mib']:.0f} MiB, "
+                f"{sample['dynamodb_feedback_items_read']:,} items, "
+                f"{sample['s3_bytes_read'] / 1e6:.1f} MB from S3"
+            )
+            samples.append(sample)
+        return samples
+    finally:
+        s3_server.stop()
+        ddb.stop()
+
+
+def _publish_v1(v1: Any, registry: Any, objects: Any) -> None:
+    from propensity.clock import now_iso
+    from propensity.config import load_model_config
+    from propensity.service.publication import Publisher
+    from propensity.training.candidate import candidate_from
+
+    Publisher(registry, objects, clock=now_iso).publish(
+        load_model_config(MODEL), candidate_from(v1), trigger="bootstrap"
+    )
+
+
+def _run_child(mode: str, env: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+        [sys.executable, "-m", "bench.retrain_scale", "--child", mode],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, **env},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} retrain failed:\n{done.stderr[-3000:]}")
+    sample: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    sample["process_s"] = time.perf_counter() - started
+    return sample
+
+
+def measure(sizes: Sequence[int], out: Path) -> dict[str, Any]:
+    from propensity.config import load_model_config
+    from propensity.training.dataset import load_dataset
+    from propensity.training.train import train_model
+
+    config = load_model_config(MODEL)
+    frame, _ = load_dataset(config, REPO / "data")
+    v1 = train_model(config, frame, version="v1")
+    samples = [s for n in sizes for s in measure_size(n, v1)]
+    report = {
+        "how": __doc__.split("\n\n", 1)[1] if __doc__ else "",
+        "new_share": NEW_SHARE,
+        "seed": SEED,
+        "samples": samples,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "retrain_scale.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out / "retrain_scale.md").write_text(markdown(report))
+    plot(report, out / "retrain_scale.png")
+    say(f"wrote {out / 'retrain_scale.md'}, .json and .png")
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Retrain at scale",
+        "",
+        "Generated by `python -m bench.run --only retrain-scale` (see `bench/retrain_scale.py`):",
+        "each retrain in its own process, DynamoDB Local and a moto S3 server on this machine.",
+        "",
+        "| N feedback | mode | retrain s | peak MiB | DynamoDB feedback items read | "
+        "read units | S3 MB read | rows in snapshot |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in report["samples"]:
+        snap = s.get("snapshot") or {}
+        lines.append(
+            f"| {s['n']:,} | {s['mode']} | {s['retrain_s']:.1f} | {s['peak_rss_mib']:.0f} | "
+            f"{s['dynamodb_feedback_items_read']:,} | {s['dynamodb_read_units']:,.0f} | "
+            f"{s['s3_bytes_read'] / 1e6:.2f} | {snap.get('rows', '–')} |"
+        )
+    lines += ["", report["how"].strip(), ""]
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (
+        ("retrain_s", "retrain wall time (s)"),
+        ("peak_rss_mib", "peak memory (MiB)"),
+        ("dynamodb_feedback_items_read", "DynamoDB feedback items read"),
+        ("s3_bytes_read", "S3 bytes read"),
+    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.8))
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for mode in MODES:
+            points = sorted((s["n"], s[key]) for s in report["samples"] if s["mode"] == mode)
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker="o", label=mode)
+        ax.set_xscale("log")
+        ax.set_xlabel("feedback rows (N)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.retrain_scale", description=__doc__)
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(REPO / "bench"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--scale-1m", action="store_true", help="add N = 1,000,000 (slow)")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child), default=str))
+        return 0
+    sizes = [*args.sizes, *([1_000_000] if args.scale_1m else [])]
+    measure(sizes, Path(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
