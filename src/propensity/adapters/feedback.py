@@ -1,8 +1,12 @@
 """Labelled feedback in DynamoDB, with the per-model counter the retrain stream watches.
 
-Items: ``FEEDBACK#<id>`` (one labelled example) and ``COUNTER`` (``pending`` since the last
-training, ``total``). A feedback item and its counter increment are written in one transaction
-that fails when the id exists, so a retried request is stored and counted once. Admins'
+Items: ``FEEDBACK#<id>`` (one labelled example), ``SEQ#<n>`` (a pointer to feedback number n)
+and ``COUNTER`` (``pending`` since the last training, ``total``, and ``seq``: the highest
+feedback number committed). A feedback item, its pointer and its counter increment are written
+in one transaction that fails when the id exists, so a retried request is stored and counted
+once, and that holds only while the counter's ``seq`` is still the one read: numbers commit in
+order, without gaps, and a training snapshot reads only those above its watermark
+(``adapters.feedback_log``). Admins'
 ``EXCLUSION#<id>`` (feedback kept out of training) and ``ERASURE#<id>`` (an erasure's audit
 entry) live beside them; ``adapters.feedback_curation`` writes those and deletes feedback.
 
