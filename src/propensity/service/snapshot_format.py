@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from propensity.columns import FeedbackColumns
@@ -46,7 +46,6 @@ class Manifest:
     erasures: tuple[str, ...] = ()  # erasure ids whose subject's rows were removed
     updated_at: str = ""
     format: int = FORMAT
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -83,7 +82,6 @@ class Manifest:
                 parts=tuple(PartEntry(**p) for p in payload["parts"]),
                 erasures=tuple(str(e) for e in payload.get("erasures", ())),
                 updated_at=str(payload.get("updated_at", "")),
-                extra=dict(payload.get("extra", {})),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ArtifactError(

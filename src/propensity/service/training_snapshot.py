@@ -21,7 +21,6 @@ they stay in the parts and are screened at every retrain (``service.training_inp
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from propensity.clock import iso, parse_iso, utc_now
 from propensity.columns import FeedbackColumns
 from propensity.errors import ConflictError
 from propensity.records import FeedbackErasure
+from propensity.service.feedback_admin import subject_digest
 from propensity.service.ports import FeedbackLog, SnapshotStore
 from propensity.service.snapshot_format import (
     Manifest,
@@ -81,10 +81,6 @@ class _Draft:
     written: int = 0
 
 
-def _subject_digest(subject: str) -> str:
-    return hashlib.sha256(subject.encode()).hexdigest()
-
-
 class _Drop:
     """Which rows leave the snapshot: an erased subject's rows created up to the erasure, and
     rows whose TTL expiry has passed."""
@@ -95,6 +91,7 @@ class _Drop:
             at = parse_iso(e.created_at) or now
             self._until[e.subject_sha256] = max(at, self._until.get(e.subject_sha256, at))
         self._epoch = int(now.timestamp())
+        self._digests: dict[str, str] = {}  # subject → SHA-256, each hashed once
 
     @property
     def erasing(self) -> bool:
@@ -107,7 +104,11 @@ class _Drop:
             if expires is not None and expires <= self._epoch:
                 continue
             if self._until:
-                until = self._until.get(_subject_digest(columns.subject[i]))
+                subject = columns.subject[i]
+                digest = self._digests.get(subject)
+                if digest is None:
+                    digest = self._digests[subject] = subject_digest(subject)
+                until = self._until.get(digest)
                 if until is not None and (parse_iso(columns.created_at[i]) or until) <= until:
                     continue
             kept.append(i)
@@ -147,7 +148,8 @@ class TrainingSnapshots:
         now = self._now()
         current = manifest or Manifest(model)
         erasures = self._feedback.list_erasures(model)
-        fresh = [e for e in erasures if e.erasure_id not in set(current.erasures)]
+        applied = set(current.erasures)
+        fresh = [e for e in erasures if e.erasure_id not in applied]
         draft, removed = self._kept_parts(model, current, _Drop(fresh, now), int(now.timestamp()))
         upto = self._feedback.committed(model)
         read, appended = 0, 0
