@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from propensity.adapters.feedback_log import DynamoFeedbackLog
 from propensity.adapters.snapshot_store import BucketSnapshots
 from propensity.errors import StorageError
 from propensity.local.template import Stack
@@ -170,3 +171,24 @@ def test_a_crash_between_the_part_and_the_manifest_leaves_no_duplicate_and_no_lo
     # And the orphan is still there, ignored (named by no manifest)
     named = {f"snapshots/telecom/parts/{p.sha256}.json.gz" for p in manifest.parts}
     assert len(set(keys) - named) == 1
+
+
+def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(stack: Stack) -> None:
+    # Given 5 numbered feedback items, one of them deleted behind its pointer (a TTL expiry
+    # deletes the item and its pointer independently)
+    table = stack.names["FeedbackTable"]
+    store_feedback(stack, {"heidi": 5})
+    boto3.client("dynamodb").delete_item(
+        TableName=table, Key={"model": {"S": "telecom"}, "item": {"S": "FEEDBACK#heidi002"}}
+    )
+    log = DynamoFeedbackLog(table)
+    # When the numbers after 1 up to 4 are read
+    pages = list(log.read_after("telecom", 1, 4))
+    # Then items 2 and 4 come back (3 is gone), in number order, as columns with features
+    rows = [i for page in pages for i in page.feedback_id]
+    assert rows == ["heidi001", "heidi003"] and log.committed("telecom") == 5
+    assert [s for page in pages for s in page.seq] == [2, 4]
+    assert all(len(v) == len(page) for page in pages for v in page.features.values())
+    # And the full read stops at the number it was given: later ones are the next refresh's
+    full = [i for page in log.read_all("telecom", 3) for i in page.feedback_id]
+    assert sorted(full) == ["heidi000", "heidi001"]
