@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -232,6 +233,11 @@ def measure_size(n: int, v1: Any) -> list[dict[str, Any]]:
     s3_port = free_port()
     s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
     s3_server.start()
+    # moto's backends live in this process, not in the server: without a reset the bucket of the
+    # previous size (its snapshot too) would still be there.
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://127.0.0.1:{s3_port}/moto-api/reset", method="POST")
+    ).close()
     try:
         endpoint = ddb.wait()
         env = {
