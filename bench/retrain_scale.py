@@ -52,115 +52,6 @@ def say(message: str) -> None:
     print(f"[retrain-scale] {message}", file=sys.stderr, flush=True)
 
 
-# --- the child: one retrain, measured ---------------------------------------------------------
-def _peak_rss_mib() -> float:
-    """VmHWM: this process's own peak (ru_maxrss would carry the parent's across fork+exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Tally:
-    """What every boto3 client of the process read: items, capacity, S3 bytes."""
-
-    def __init__(self, feedback_table: str) -> None:
-        self.table = feedback_table
-        self.items = 0
-        self.capacity = 0.0
-        self.s3_bytes = 0
-        self.s3_gets = 0
-
-    def ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name in ("Query", "GetItem", "BatchGetItem", "Scan"):
-            params["ReturnConsumedCapacity"] = "TOTAL"
-
-    def dynamodb(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        consumed = parsed.get("ConsumedCapacity")
-        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
-            if entry.get("TableName") == self.table:
-                self.capacity += float(entry.get("CapacityUnits", 0.0))
-        if model.name in ("Query", "Scan"):
-            self.items += int(parsed.get("Count", 0)) if self._ours(parsed) else 0
-        elif model.name == "BatchGetItem":
-            self.items += len(parsed.get("Responses", {}).get(self.table, []))
-
-    def _ours(self, parsed: dict[str, Any]) -> bool:
-        consumed = parsed.get("ConsumedCapacity") or {}
-        return not consumed or consumed.get("TableName") == self.table
-
-    def s3(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name == "GetObject":
-            self.s3_gets += 1
-            self.s3_bytes += int(parsed.get("ContentLength", 0))
-
-
-def child(mode: str) -> dict[str, Any]:
-    import boto3
-
-    boto3.setup_default_session()
-    tally = Tally(os.environ["FEEDBACK_TABLE"])
-    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-    events.register("before-parameter-build.dynamodb", tally.ask_capacity)
-    events.register("after-call.dynamodb", tally.dynamodb)
-    events.register("after-call.s3", tally.s3)
-
-    from propensity.settings import RetrainSettings
-
-    settings = RetrainSettings()  # type: ignore[call-arg]
-    orchestrator = (
-        _snapshot_orchestrator(settings) if mode.startswith("snapshot") else _table(settings)
-    )
-    started = time.perf_counter()
-    outcome = orchestrator.retrain(MODEL, trigger="admin")
-    wall = time.perf_counter() - started
-    lineage = orchestrator._registry.get_version(MODEL, outcome.version).extra["lineage"]
-    return {
-        "mode": mode,
-        "retrain_s": wall,
-        "peak_rss_mib": _peak_rss_mib(),
-        "dynamodb_feedback_items_read": tally.items,
-        "dynamodb_read_units": tally.capacity,
-        "s3_bytes_read": tally.s3_bytes,
-        "s3_gets": tally.s3_gets,
-        "feedback_items": lineage["feedback"]["items"],
-        "snapshot": lineage["feedback"].get("snapshot"),
-        "version": outcome.version,
-        "promoted": outcome.promoted,
-    }
-
-
-def _snapshot_orchestrator(settings: Any) -> Any:
-    from propensity.roots.retrain import retrain_orchestrator
-
-    return retrain_orchestrator(settings)
-
-
-def _table(settings: Any) -> Any:
-    """The retrain function's wiring as it was before snapshots: feedback read in full."""
-    from propensity.adapters.datasets import BucketDatasets
-    from propensity.adapters.feedback import DynamoFeedbackStore
-    from propensity.adapters.object_store import ObjectStore
-    from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
-    from propensity.roots import model_configs
-    from propensity.service.retraining import RetrainOrchestrator
-    from propensity.training.candidate import SklearnTrainer
-
-    artifacts = ObjectStore(settings.artifacts_bucket)
-    feedback = DynamoFeedbackStore(settings.feedback_table)
-    return RetrainOrchestrator(
-        model_configs(),
-        DynamoRegistry(settings.registry_table),
-        artifacts,
-        feedback,
-        datasets=BucketDatasets(artifacts, settings.datasets_prefix),
-        trainer=SklearnTrainer(),
-        lock=DynamoRetrainLock(settings.registry_table),
-        uploads=feedback,
-        jobs=feedback,
-    )
-
-
 # --- the parent: a stack per N, feedback, the four retrains -----------------------------------
 def bank_rows(n: int, seed: int) -> tuple[list[dict[str, Any]], list[int]]:
     """``n`` rows of the bank dataset drawn with replacement: features and 0/1 labels."""
@@ -309,7 +200,7 @@ def _publish_v1(v1: Any, registry: Any, objects: Any) -> None:
 def _run_child(mode: str, env: dict[str, str]) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
-        [sys.executable, "-m", "bench.retrain_scale", "--child", mode],
+        [sys.executable, "-m", "bench.retrain_scale_child", mode],
         capture_output=True,
         text=True,
         check=False,
@@ -399,14 +290,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.retrain_scale", description=__doc__)
-    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(REPO / "bench"))
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--scale-1m", action="store_true", help="add N = 1,000,000 (slow)")
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(child(args.child), default=str))
-        return 0
     sizes = [*args.sizes, *([1_000_000] if args.scale_1m else [])]
     measure(sizes, Path(args.out))
     return 0
