@@ -100,6 +100,8 @@ FULL = Plan(
 SMOKE = Plan(1, 50, 5, 500, 1, 20, ((1, 3), (100, 1)), 1, 1, 1, 2.0, 4)
 # What --only can select; a partial run writes partial.json, never the full reports.
 PARTS = ("cold", "warm", "scorer", "batch", "load", "retrain", "chat-parse", "runtimes")
+# Parts run only when named with --only (minutes per size, DynamoDB Local and Java 17).
+OPTIONAL_PARTS = ("retrain-scale",)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -853,7 +855,14 @@ def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def run(plan: Plan, out: Path, *, smoke: bool, parts: Sequence[str] = PARTS) -> dict[str, Any]:
+def run(
+    plan: Plan,
+    out: Path,
+    *,
+    smoke: bool,
+    parts: Sequence[str] = PARTS,
+    scale_sizes: Sequence[int] = (),
+) -> dict[str, Any]:
     """Every part (the reports) or, with ``parts`` a subset, those parts into partial.json."""
     t_start = time.perf_counter()
     partial = set(parts) != set(PARTS)
@@ -877,6 +886,12 @@ def run(plan: Plan, out: Path, *, smoke: bool, parts: Sequence[str] = PARTS) -> 
 
         say("chat parse time by message length …")
         report["chat_parse"] = chat_parse.measure(smoke=smoke)
+
+    if "retrain-scale" in parts:
+        from bench import retrain_scale  # its own module and report (retrain_scale.md/.png)
+
+        say(f"retrain at scale: N = {', '.join(f'{n:,}' for n in scale_sizes)} …")
+        report["retrain_scale"] = retrain_scale.measure(scale_sizes, out)
 
     if partial:
         report["bench_seconds"] = time.perf_counter() - t_start
@@ -1591,16 +1606,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=PARTS,
+        choices=(*PARTS, *OPTIONAL_PARTS),
         help="run only this part (repeatable); writes <out>/partial.json instead of the reports",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000],
+        help="retrain-scale: feedback rows per measurement",
+    )
+    parser.add_argument(
+        "--scale-1m", action="store_true", help="retrain-scale: add N = 1,000,000 (slow)"
     )
     parser.add_argument("--cold-runs", type=int, help="fresh processes per design (cold start)")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
     if args.cold_runs:
         plan = replace(plan, cold_runs=args.cold_runs)
-    parts = tuple(p for p in PARTS if p in args.only) if args.only else PARTS
-    run(plan, Path(args.out), smoke=args.smoke, parts=parts)
+    parts = tuple(p for p in (*PARTS, *OPTIONAL_PARTS) if p in args.only) if args.only else PARTS
+    sizes = [*args.scale_sizes, *([1_000_000] if args.scale_1m else [])]
+    run(plan, Path(args.out), smoke=args.smoke, parts=parts, scale_sizes=sizes)
     return 0
 
 

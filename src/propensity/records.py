@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -238,58 +236,6 @@ class UploadedData:
     subject: str = "anonymous"
     created_at: str = ""
     source: str = "upload"
-
-
-@dataclass(frozen=True)
-class TrainingSet:
-    """Everything one version is trained on, as the service read it through its stores."""
-
-    model: str
-    base: bytes
-    base_location: str
-    feedback: tuple[FeedbackRecord, ...] = ()
-    uploads: tuple[UploadedData, ...] = ()
-    # The active exclusions the stored feedback was screened with (``feedback`` is what they
-    # left), and how many stored items they held back in all (an item two of them match once).
-    exclusions: tuple[AppliedExclusion, ...] = ()
-    feedback_excluded: int = 0
-    uploads_excluded: int = 0  # accepted uploads the same exclusions held back
-
-    def lineage(self) -> dict[str, Any]:
-        """What the version was trained on, named well enough to audit and to reproduce."""
-        feedback = sorted(f"{r.feedback_id}:{r.label}" for r in self.feedback)
-        return {
-            "base": {
-                "location": self.base_location,
-                "sha256": hashlib.sha256(self.base).hexdigest(),
-            },
-            "feedback": {
-                "items": len(feedback),
-                "ids_sha256": hashlib.sha256("\n".join(feedback).encode()).hexdigest(),
-                "excluded": self.feedback_excluded,
-            },
-            "exclusions": sorted(
-                ({"exclusion_id": e.exclusion_id, "removed": e.removed} for e in self.exclusions),
-                key=lambda e: str(e["exclusion_id"]),
-            ),
-            "uploads": sorted(
-                ({"upload_id": u.upload_id, "sha256": u.sha256} for u in self.uploads),
-                key=lambda u: u["upload_id"],
-            ),
-            "uploads_excluded": self.uploads_excluded,
-        }
-
-    def fingerprint(self) -> str:
-        """SHA-256 over the base data, every feedback id and label, and every upload's hash:
-        it changes whenever anything trained on changes (feedback an exclusion held back is
-        not trained on, so it is not in it)."""
-        lineage = self.lineage()
-        canonical = {
-            "base": lineage["base"]["sha256"],
-            "feedback": lineage["feedback"]["ids_sha256"],
-            "uploads": [u["sha256"] for u in lineage["uploads"]],
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

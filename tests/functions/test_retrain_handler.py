@@ -29,12 +29,12 @@ BANK_ROW = {
 }
 
 
-def add_feedback(service: RetrainOrchestrator, model: str, n: int) -> None:
+def add_feedback(service: RetrainOrchestrator, model: str, n: int, *, start: int = 0) -> None:
     from propensity.adapters.feedback import DynamoFeedbackStore
     from propensity.records import FeedbackRecord
 
     store: DynamoFeedbackStore = service._feedback  # type: ignore[assignment]
-    for i in range(n):
+    for i in range(start, start + n):
         store.add(
             FeedbackRecord(
                 f"fb{i}", model, i % 2, {**BANK_ROW, "age": 30 + i}, "2026-01-01T00:00:00"

@@ -78,7 +78,8 @@ def test_the_retrain_role_is_granted_each_table_action_it_takes_and_nothing_more
     assert run(load_event("feedback-stream.json")) == {"batchItemFailures": []}
     job = invoke(admin, route_event("POST", "/models/telecom/retrain", headers=BEARER))
     assert run(job_stream_event("telecom", body_of(job)["job_id"])) == {"batchItemFailures": []}
-    add_feedback(published, "bank", 2)
+    # (new items: the schedule's retrain reads them past bank's training snapshot's watermark)
+    add_feedback(published, "bank", 2, start=3)
     assert run(load_event("schedule.json"))["status"] == "ok"
     # Then every action it took on a table is granted on that table
     logical = {name: key for key, name in stack.names.items()}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+import hashlib
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
+from propensity.columns import FeedbackColumns
 from propensity.errors import ConflictError, NotFoundError, StorageError
 from propensity.records import (
     ChampionAlias,
@@ -141,6 +143,11 @@ class FakeFeedbackStore:
         self.jobs: dict[tuple[str, str], RetrainJob] = {}
         self.exclusions: dict[tuple[str, str], FeedbackExclusion] = {}
         self.erasures: list[FeedbackErasure] = []
+        # FeedbackLog: each item's number, in commit order, and how many items were read.
+        self.numbers: dict[tuple[str, str], int] = {}
+        self.sequences: dict[str, int] = {}
+        self.expiries: dict[tuple[str, str], int] = {}  # TTLs (epoch seconds), by item
+        self.items_read = 0
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
         key = (record.model, record.feedback_id)
@@ -148,7 +155,39 @@ class FakeFeedbackStore:
             return self.items[key], False
         self.items[key] = record
         self.counters[record.model] = self.counters.get(record.model, 0) + 1
+        self.sequences[record.model] = self.sequences.get(record.model, 0) + 1
+        self.numbers[key] = self.sequences[record.model]
         return record, True
+
+    # FeedbackLog
+    def committed(self, model: str) -> int:
+        return self.sequences.get(model, 0)
+
+    def _numbered(self, model: str, keep: Any) -> Iterator[FeedbackColumns]:
+        mine = sorted((n, i) for (m, i), n in self.numbers.items() if m == model and keep(n))
+        page = FeedbackColumns()
+        for n, feedback_id in mine:
+            if (model, feedback_id) not in self.items:
+                continue  # erased
+            r = self.items[(model, feedback_id)]
+            self.items_read += 1
+            meta = {
+                "seq": n,
+                "expires_at": self.expiries.get((model, feedback_id)),
+                **dataclasses.asdict(r),
+            }
+            page.append(meta, r.features)
+            if len(page) == 2:  # small pages: the paging is exercised too
+                yield page
+                page = FeedbackColumns()
+        if page:
+            yield page
+
+    def read_after(self, model: str, after: int, upto: int) -> Iterator[FeedbackColumns]:
+        return self._numbered(model, lambda n: after < n <= upto)
+
+    def read_all(self, model: str, upto: int) -> Iterator[FeedbackColumns]:
+        return self._numbered(model, lambda n: n <= upto)
 
     def list_for_model(self, model: str) -> list[FeedbackRecord]:
         return [r for (m, _), r in self.items.items() if m == model]
@@ -229,6 +268,40 @@ class FakeFeedbackStore:
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]:
         return [e for e in self.erasures if e.model == model]
+
+
+class FakeSnapshots:
+    """SnapshotStore in memory: the manifest's version is a counter; ``fail_after_parts``
+    makes every write after that many parts fail (a crash between parts and manifest)."""
+
+    def __init__(self) -> None:
+        self.manifests: dict[str, tuple[bytes, str]] = {}
+        self.parts: dict[tuple[str, str], bytes] = {}
+        self.part_writes = 0
+        self.fail_after_parts: int | None = None
+        self.fail_manifest = False
+
+    def read_manifest(self, model: str) -> tuple[bytes, str] | None:
+        return self.manifests.get(model)
+
+    def write_manifest(self, model: str, body: bytes, *, replaces: str | None) -> None:
+        if self.fail_manifest:
+            raise StorageError("s3 unavailable")
+        current = self.manifests.get(model)
+        if (current[1] if current else None) != replaces:
+            raise ConflictError(f"manifest of {model} changed meanwhile")
+        self.manifests[model] = (body, hashlib.sha256(body).hexdigest())
+
+    def read_part(self, model: str, sha256: str) -> bytes:
+        if (model, sha256) not in self.parts:
+            raise NotFoundError(f"part {sha256} of {model}")
+        return self.parts[(model, sha256)]
+
+    def write_part(self, model: str, sha256: str, body: bytes) -> None:
+        if self.fail_after_parts is not None and self.part_writes >= self.fail_after_parts:
+            raise StorageError("s3 unavailable")
+        self.part_writes += 1
+        self.parts[(model, sha256)] = body
 
 
 class FakeSecret:

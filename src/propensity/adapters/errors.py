@@ -12,6 +12,9 @@ _CONFLICT = frozenset(
         "ConditionalCheckFailedException",
         "TransactionCanceledException",
         "TransactionConflictException",
+        # S3's conditional writes (If-Match / If-None-Match): the object is not the one read.
+        "PreconditionFailed",
+        "ConditionalRequestConflict",
     }
 )
 

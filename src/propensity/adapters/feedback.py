@@ -1,8 +1,12 @@
 """Labelled feedback in DynamoDB, with the per-model counter the retrain stream watches.
 
-Items: ``FEEDBACK#<id>`` (one labelled example) and ``COUNTER`` (``pending`` since the last
-training, ``total``). A feedback item and its counter increment are written in one transaction
-that fails when the id exists, so a retried request is stored and counted once. Admins'
+Items: ``FEEDBACK#<id>`` (one labelled example), ``SEQ#<n>`` (a pointer to feedback number n)
+and ``COUNTER`` (``pending`` since the last training, ``total``, and ``seq``: the highest
+feedback number committed). A feedback item, its pointer and its counter increment are written
+in one transaction that fails when the id exists, so a retried request is stored and counted
+once, and that holds only while the counter's ``seq`` is still the one read: numbers commit in
+order, without gaps, and a training snapshot reads only those above its watermark
+(``adapters.feedback_log``). Admins'
 ``EXCLUSION#<id>`` (feedback kept out of training) and ``ERASURE#<id>`` (an erasure's audit
 entry) live beside them; ``adapters.feedback_curation`` writes those and deletes feedback.
 
@@ -13,10 +17,9 @@ jobs, uploads, exclusions and erasure audits never expire.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +27,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
 from propensity.adapters.errors import error_code, translate
+from propensity.adapters.feedback_items import (
+    COUNTER,
+    ERASURE_PREFIX,
+    EXCLUSION_PREFIX,
+    FEEDBACK_PREFIX,
+    JOB_PREFIX,
+    UPLOAD_PREFIX,
+    exclusion_from_item,
+    exclusion_item,
+    feedback_from_item,
+    feedback_item,
+    job_from_item,
+    job_item,
+    sequence_item,
+)
 from propensity.errors import NotFoundError, StorageError
 from propensity.records import (
     FeedbackCounted,
-    FeedbackCriteria,
     FeedbackExclusion,
     FeedbackRecord,
     RetrainEvent,
@@ -38,18 +55,25 @@ from propensity.records import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The table's key layout (sort key ``item``) is this adapter's business alone: stream records
-# are turned into typed events by ``parse_stream_keys`` below, so no caller sees a prefix.
-COUNTER = "COUNTER"
-JOB_PREFIX = "JOB#"
-UPLOAD_PREFIX = "UPLOAD#"
-FEEDBACK_PREFIX = "FEEDBACK#"
-EXCLUSION_PREFIX = "EXCLUSION#"
-ERASURE_PREFIX = "ERASURE#"
+# Re-exported: the curation adapter and tests name them from here.
+__all__ = [
+    "ERASURE_PREFIX",
+    "EXCLUSION_PREFIX",
+    "FEEDBACK_PREFIX",
+    "DynamoFeedbackStore",
+    "exclusion_from_item",
+    "exclusion_item",
+    "feedback_from_item",
+    "parse_stream_keys",
+    "query_prefix",
+]
 # DynamoDB cancels a transaction that meets another one on the same item (every write here
 # touches the model's counter) with reason TransactionConflict; the SDK does not retry that.
-CONFLICT_ATTEMPTS = 6
+# Feedback also loses when another item took the next sequence number first (its condition on
+# the counter fails): it reads the counter again and retries, so concurrent writers take turns.
+CONFLICT_ATTEMPTS = 12
 CONFLICT_BACKOFF_SECONDS = 0.02
+CONFLICT_BACKOFF_MAX_SECONDS = 0.5
 
 
 class DynamoFeedbackStore:
@@ -63,22 +87,36 @@ class DynamoFeedbackStore:
     def _key(self, model: str, item: str) -> dict[str, Any]:
         return {"model": {"S": model}, "item": {"S": item}}
 
-    def _put_and_count(self, model: str, item: dict[str, Any], rows: int, where: str) -> bool:
-        """Put a new item and add ``rows`` to the counter, atomically; False if it existed.
+    def _put_and_count(
+        self,
+        model: str,
+        puts: Callable[[int], list[dict[str, Any]]],
+        rows: int,
+        where: str,
+        *,
+        numbered: bool = False,
+    ) -> bool:
+        """Put new items and add ``rows`` to the counter, atomically; False if the first existed.
 
-        A transaction cancelled only because another one was writing the counter at the same
-        moment is retried (with jittered backoff): concurrent feedback is all stored and counted.
+        ``puts(seq)`` builds the items; ``numbered``: they are feedback number ``seq``, the
+        counter's ``seq`` plus one, and the transaction holds only while the counter is still at
+        ``seq - 1``, so numbers are committed in order, with no gaps. A transaction cancelled
+        because another one was writing the counter at the same moment, or took that number
+        first, is retried with jittered backoff: concurrent feedback is all stored and counted.
         """
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            last = committed_sequence(self._db, self.table, model) if numbered else None
+            number = 0 if last is None else last + 1
+            writes: list[Any] = [{"Put": self._new(item)} for item in puts(number)]
+            writes.append({"Update": self._count(model, rows, last)})
             try:
-                self._transact_put_and_count(model, item, rows)
+                self._db.transact_write_items(TransactItems=writes)
             except ClientError as exc:
                 if error_code(exc) == "TransactionCanceledException":
                     if _first_failed_condition(exc):
                         return False
-                    if _conflicted(exc) and attempt < CONFLICT_ATTEMPTS:
-                        delay = CONFLICT_BACKOFF_SECONDS * 2**attempt
-                        time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
+                    if _retriable(exc, numbered) and attempt < CONFLICT_ATTEMPTS:
+                        _backoff(attempt)
                         continue
                 raise translate(exc, where) from exc
             except BotoCoreError as exc:
@@ -86,51 +124,46 @@ class DynamoFeedbackStore:
             return True
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _transact_put_and_count(self, model: str, item: dict[str, Any], rows: int) -> None:
-        self._db.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(#i)",
-                        "ExpressionAttributeNames": {"#i": "item"},
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": self._key(model, COUNTER),
-                        "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
-                        "ExpressionAttributeNames": {"#t": "total"},
-                        "ExpressionAttributeValues": {
-                            ":n": {"N": str(rows)},
-                            ":at": {"S": _now()},
-                        },
-                    }
-                },
-            ]
-        )
+    def _new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#i)",
+            "ExpressionAttributeNames": {"#i": "item"},
+        }
+
+    def _count(self, model: str, rows: int, last: int | None) -> dict[str, Any]:
+        """The counter's update; with ``last``, it also takes the next number, if still free."""
+        names = {"#t": "total"}
+        values = {":n": {"N": str(rows)}, ":at": {"S": _now()}}
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(model, COUNTER),
+            "UpdateExpression": "ADD pending :n, #t :n SET updated_at = :at",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if last is not None:
+            update["UpdateExpression"] += ", #s = :next"
+            names["#s"] = "seq"
+            values[":next"] = {"N": str(last + 1)}
+            update["ConditionExpression"] = "attribute_not_exists(#s)"
+            if last:
+                update["ConditionExpression"] = "#s = :last"
+                values[":last"] = {"N": str(last)}
+        return update
 
     def add(self, record: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
-        item = dynamo.to_item(
-            {
-                "model": record.model,
-                "item": FEEDBACK_PREFIX + record.feedback_id,
-                "feedback_id": record.feedback_id,
-                "label": record.label,
-                "features": dynamo.dumps(record.features),
-                "created_at": record.created_at,
-                "prediction_id": record.prediction_id,
-                "source": record.source,
-                "subject": record.subject,
-                "expires_at": self._expiry(record.created_at),
-            }
-        )
-        created = self._put_and_count(
-            record.model, item, 1, f"feedback {record.model}/{record.feedback_id}"
-        )
-        if not created:
+        expires = self._expiry(record.created_at)
+
+        def numbered(seq: int) -> list[dict[str, Any]]:
+            return [
+                feedback_item(record, seq=seq, expires_at=expires),
+                sequence_item(record.model, record.feedback_id, seq=seq, expires_at=expires),
+            ]
+
+        where = f"feedback {record.model}/{record.feedback_id}"
+        if not self._put_and_count(record.model, numbered, 1, where, numbered=True):
             return self.get(record.model, record.feedback_id), False
         return record, True
 
@@ -206,7 +239,7 @@ class DynamoFeedbackStore:
                 **description,
             }
         )
-        return self._put_and_count(model, item, rows, f"upload {model}/{upload_id}")
+        return self._put_and_count(model, lambda _: [item], rows, f"upload {model}/{upload_id}")
 
     def list_uploads(self, model: str) -> list[dict[str, Any]]:
         return self._items(model, UPLOAD_PREFIX, "uploads")
@@ -215,7 +248,7 @@ class DynamoFeedbackStore:
         try:
             self._db.put_item(
                 TableName=self.table,
-                Item=_job_item(job),
+                Item=job_item(job),
                 ConditionExpression="attribute_not_exists(#i)",
                 ExpressionAttributeNames={"#i": "item"},
             )
@@ -226,7 +259,7 @@ class DynamoFeedbackStore:
         try:
             self._db.put_item(
                 TableName=self.table,
-                Item=_job_item(job),
+                Item=job_item(job),
                 ConditionExpression="attribute_exists(#i)",
                 ExpressionAttributeNames={"#i": "item"},
             )
@@ -243,10 +276,10 @@ class DynamoFeedbackStore:
         item = response.get("Item")
         if not item:
             raise NotFoundError(f"model {model!r} has no retrain job {job_id!r}")
-        return _job_from_item(dynamo.from_item(item))
+        return job_from_item(dynamo.from_item(item))
 
     def list_jobs(self, model: str) -> list[RetrainJob]:
-        return [_job_from_item(i) for i in self._items(model, JOB_PREFIX, "retrain jobs")]
+        return [job_from_item(i) for i in self._items(model, JOB_PREFIX, "retrain jobs")]
 
 
 def query_prefix(
@@ -282,58 +315,6 @@ def query_prefix(
         raise translate(exc, f"{what} of {model}") from exc
 
 
-def exclusion_item(exclusion: FeedbackExclusion) -> dict[str, Any]:
-    criteria = exclusion.criteria
-    return dynamo.to_item(
-        {
-            "model": exclusion.model,
-            "item": EXCLUSION_PREFIX + exclusion.exclusion_id,
-            "exclusion_id": exclusion.exclusion_id,
-            "subject": criteria.subject,
-            "source": criteria.source,
-            "since": criteria.since,
-            "until": criteria.until,
-            "reason": exclusion.reason,
-            "created_by": exclusion.created_by,
-            "created_at": exclusion.created_at,
-            "lifted_by": exclusion.lifted_by,
-            "lifted_at": exclusion.lifted_at,
-        }
-    )
-
-
-def exclusion_from_item(values: dict[str, Any]) -> FeedbackExclusion:
-    return FeedbackExclusion(
-        exclusion_id=values["exclusion_id"],
-        model=values["model"],
-        criteria=FeedbackCriteria(
-            subject=values.get("subject"),
-            source=values.get("source"),
-            since=values.get("since"),
-            until=values.get("until"),
-        ),
-        reason=values.get("reason", ""),
-        created_by=values.get("created_by", ""),
-        created_at=values.get("created_at", ""),
-        lifted_by=values.get("lifted_by"),
-        lifted_at=values.get("lifted_at"),
-    )
-
-
-def _job_from_item(values: dict[str, Any]) -> RetrainJob:
-    return RetrainJob(
-        job_id=values["job_id"],
-        model=values["model"],
-        status=values["status"],
-        requested_at=values["requested_at"],
-        requested_by=values.get("requested_by", ""),
-        updated_at=values.get("updated_at", ""),
-        version=values.get("version"),
-        promoted=values.get("promoted"),
-        reason=values.get("reason", ""),
-    )
-
-
 def parse_stream_keys(keys: dict[str, Any]) -> RetrainEvent | None:
     """The typed event a stream record of this table stands for (None: nothing to do).
 
@@ -351,23 +332,6 @@ def parse_stream_keys(keys: dict[str, Any]) -> RetrainEvent | None:
     return None
 
 
-def _job_item(job: RetrainJob) -> dict[str, Any]:
-    return dynamo.to_item(
-        {
-            "model": job.model,
-            "item": JOB_PREFIX + job.job_id,
-            "job_id": job.job_id,
-            "status": job.status,
-            "requested_at": job.requested_at,
-            "requested_by": job.requested_by,
-            "updated_at": job.updated_at,
-            "version": job.version,
-            "promoted": job.promoted,
-            "reason": job.reason,
-        }
-    )
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -382,14 +346,30 @@ def _conflicted(exc: ClientError) -> bool:
     return any(r.get("Code") == "TransactionConflict" for r in reasons)
 
 
-def feedback_from_item(item: dict[str, Any]) -> FeedbackRecord:
-    return FeedbackRecord(
-        feedback_id=item["feedback_id"],
-        model=item["model"],
-        label=int(item["label"]),
-        features=json.loads(item["features"]),
-        created_at=item["created_at"],
-        prediction_id=item.get("prediction_id"),
-        source=item.get("source", "api"),
-        subject=item.get("subject", "anonymous"),
-    )
+def _retriable(exc: ClientError, numbered: bool) -> bool:
+    """Another writer was on the counter (a conflict), or took the next number first (the
+    counter's condition, the transaction's last item, failed)."""
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    taken = numbered and bool(reasons) and reasons[-1].get("Code") == "ConditionalCheckFailed"
+    return taken or _conflicted(exc)
+
+
+def _backoff(attempt: int) -> None:
+    delay = min(CONFLICT_BACKOFF_SECONDS * 2**attempt, CONFLICT_BACKOFF_MAX_SECONDS)
+    time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
+
+
+def committed_sequence(db: DynamoDBClient, table: str, model: str) -> int:
+    """The model's highest committed feedback number (0: none yet), read consistently."""
+    try:
+        response = db.get_item(
+            TableName=table,
+            Key={"model": {"S": model}, "item": {"S": COUNTER}},
+            ConsistentRead=True,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "seq"},
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, f"feedback counter of {model}") from exc
+    value = response.get("Item", {}).get("seq", {}).get("N")
+    return int(value) if value else 0

@@ -1,9 +1,11 @@
 """Admins' side of the feedback table: provenance listings, exclusions, erasure.
 
 The key layout is ``adapters.feedback``'s (this module uses its prefixes). Erased items are
-deleted with BatchWriteItem; their stream records are REMOVEs of ``FEEDBACK#`` keys, which the
-retrain function's event filter drops (and ``parse_stream_keys`` ignores): erasure never
-triggers a retrain, and the pending counter is left as it is.
+deleted with BatchWriteItem, each with its ``SEQ#`` pointer; their stream records are REMOVEs
+of ``FEEDBACK#`` and ``SEQ#`` keys, which the retrain function's event filter drops (and
+``parse_stream_keys`` ignores): erasure never triggers a retrain, and the pending counter is
+left as it is. The rows leave the training snapshot at the next retrain, which reads the
+erasure's audit entry (``service.training_snapshot``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from propensity.adapters.feedback import (
     feedback_from_item,
     query_prefix,
 )
+from propensity.adapters.feedback_items import sequence_key
 from propensity.errors import NotFoundError, StorageError
 from propensity.records import FeedbackErasure, FeedbackExclusion, FeedbackRecord, FeedbackStamp
 
@@ -40,7 +43,7 @@ UNPROCESSED_ATTEMPTS = 6
 UNPROCESSED_BACKOFF_SECONDS = 0.05
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     delay = UNPROCESSED_BACKOFF_SECONDS * 2**attempt
     time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
 
@@ -71,28 +74,41 @@ class DynamoFeedbackCuration:
         ]
 
     def get_many(self, model: str, feedback_ids: Sequence[str]) -> list[FeedbackRecord]:
-        found: list[FeedbackRecord] = []
+        return [
+            feedback_from_item(dynamo.from_item(item))
+            for item in self._batch_get(model, feedback_ids)
+        ]
+
+    def _batch_get(
+        self, model: str, feedback_ids: Sequence[str], attributes: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The stored feedback items of those ids (only ``attributes`` when given), raw."""
+        found: list[dict[str, Any]] = []
         for start in range(0, len(feedback_ids), BATCH_GET):
             keys = [
                 self._key(model, FEEDBACK_PREFIX + i)
                 for i in feedback_ids[start : start + BATCH_GET]
             ]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            wanted: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+            if attributes:
+                names = {f"#a{n}": name for n, name in enumerate(attributes)}
+                wanted |= {
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                }
+            request: dict[str, Any] = {self.table: wanted}
             for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
                 try:
                     response = self._db.batch_get_item(RequestItems=request)
                 except (ClientError, BotoCoreError) as exc:
                     raise translate(exc, f"feedback of {model}") from exc
-                found.extend(
-                    feedback_from_item(dynamo.from_item(item))
-                    for item in response.get("Responses", {}).get(self.table, [])
-                )
+                found.extend(response.get("Responses", {}).get(self.table, []))
                 request = dict(response.get("UnprocessedKeys") or {})
                 if not request:
                     break
                 if attempt == UNPROCESSED_ATTEMPTS:
                     raise StorageError(f"feedback of {model}: reads left unprocessed")
-                _backoff(attempt)
+                backoff(attempt)
         return found
 
     # --- exclusions -----------------------------------------------------------------------
@@ -152,25 +168,32 @@ class DynamoFeedbackCuration:
     # --- erasure --------------------------------------------------------------------------
 
     def delete_feedback(self, model: str, feedback_ids: Sequence[str]) -> int:
-        for start in range(0, len(feedback_ids), BATCH_WRITE):
-            chunk = feedback_ids[start : start + BATCH_WRITE]
-            request: dict[str, Any] = {
-                self.table: [
-                    {"DeleteRequest": {"Key": self._key(model, FEEDBACK_PREFIX + i)}} for i in chunk
-                ]
-            }
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
-                try:
-                    response = self._db.batch_write_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise translate(exc, f"feedback of {model}") from exc
-                request = dict(response.get("UnprocessedItems") or {})
-                if not request:
-                    break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    raise StorageError(f"feedback of {model}: deletes left unprocessed")
-                _backoff(attempt)
+        """Each item and its ``SEQ#`` pointer (read first: the number is in the item)."""
+        for start in range(0, len(feedback_ids), BATCH_GET):
+            chunk = feedback_ids[start : start + BATCH_GET]
+            numbers = [
+                int(i["seq"]["N"]) for i in self._batch_get(model, chunk, ["seq"]) if "seq" in i
+            ]
+            keys = [FEEDBACK_PREFIX + i for i in chunk] + [sequence_key(n) for n in numbers]
+            for first in range(0, len(keys), BATCH_WRITE):
+                self._delete(model, keys[first : first + BATCH_WRITE])
         return len(feedback_ids)
+
+    def _delete(self, model: str, items: Sequence[str]) -> None:
+        request: dict[str, Any] = {
+            self.table: [{"DeleteRequest": {"Key": self._key(model, i)}} for i in items]
+        }
+        for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+            try:
+                response = self._db.batch_write_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, f"feedback of {model}") from exc
+            request = dict(response.get("UnprocessedItems") or {})
+            if not request:
+                return
+            if attempt == UNPROCESSED_ATTEMPTS:
+                raise StorageError(f"feedback of {model}: deletes left unprocessed")
+            backoff(attempt)
 
     def put_erasure(self, erasure: FeedbackErasure) -> None:
         item = dynamo.to_item(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
+from propensity.adapters.feedback_log import DynamoFeedbackLog
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
+from propensity.adapters.snapshot_store import BucketSnapshots
 from propensity.roots import model_configs
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.retraining import RetrainOrchestrator
+from propensity.service.training_snapshot import TrainingSnapshots
 from propensity.settings import RetrainSettings
 from propensity.training.candidate import SklearnTrainer
 from propensity.training.drift_window import TrainingDriftAnalyser
@@ -41,6 +44,9 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
         uploads=feedback,
         jobs=feedback,
         drift=drift,
+        snapshots=TrainingSnapshots(
+            BucketSnapshots(settings.artifacts_bucket), DynamoFeedbackLog(settings.feedback_table)
+        ),
         min_feedback=settings.retrain_min_feedback,
         job_timeout_seconds=settings.retrain_timeout_seconds,
     )

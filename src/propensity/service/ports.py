@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
+from propensity.inputs import TrainingSet
 from propensity.records import (
     Candidate,
     ChampionAlias,
@@ -19,7 +21,6 @@ from propensity.records import (
     SecretStaging,
     SecretVersions,
     TokenRevocation,
-    TrainingSet,
     VersionRecord,
     VersionStatus,
 )
@@ -113,6 +114,50 @@ class FeedbackStore(Protocol):
         """Every exclusion recorded for ``model``, lifted ones included: training reads them
         with the feedback, so no store can hand out feedback without its quarantine."""
         ...
+
+
+class FeedbackLog(Protocol):
+    """Feedback in the order it was committed: what a training snapshot appends from.
+
+    Every feedback item is stored with a per-model sequence number, committed in order with
+    the model's counter (number n is committed only after n - 1), so the committed number is
+    a sound watermark: nothing at or below it can still arrive.
+    """
+
+    def committed(self, model: str) -> int:
+        """The highest sequence number committed (0: none); every lower one is committed too."""
+        ...
+
+    def read_after(self, model: str, after: int, upto: int) -> Iterator[FeedbackColumns]:
+        """The stored feedback numbered ``after`` < n <= ``upto``, page by page, in order
+        (items erased or expired since are left out)."""
+        ...
+
+    def read_all(self, model: str, upto: int) -> Iterator[FeedbackColumns]:
+        """Every stored feedback item numbered <= ``upto`` or stored before numbering, page by
+        page: the first snapshot of a model."""
+        ...
+
+    def list_erasures(self, model: str) -> list[FeedbackErasure]: ...
+
+
+class SnapshotStore(Protocol):
+    """A model's training snapshot: content-addressed parts and one manifest, the commit point."""
+
+    def read_manifest(self, model: str) -> tuple[bytes, str] | None:
+        """The manifest's bytes and its version tag (None: the model has no snapshot yet)."""
+        ...
+
+    def write_manifest(self, model: str, body: bytes, *, replaces: str | None) -> None:
+        """Store the manifest only if the stored one is still the version ``replaces`` (None:
+        only if there is none); ConflictError otherwise, and nothing is written."""
+
+    def read_part(self, model: str, sha256: str) -> bytes:
+        """A part's bytes by its SHA-256; NotFoundError when there is none."""
+        ...
+
+    def write_part(self, model: str, sha256: str, body: bytes) -> None:
+        """Store a part under its SHA-256 (the same bytes again: a harmless overwrite)."""
 
 
 class FeedbackCurationStore(Protocol):

@@ -20,6 +20,7 @@ from propensity.errors import (
     PropensityError,
     RetrainBusyError,
 )
+from propensity.inputs import TrainingSet
 from propensity.records import (
     Candidate,
     ChampionAlias,
@@ -28,7 +29,6 @@ from propensity.records import (
     RetrainJob,
     RetrainJobQueued,
     RetrainOutcome,
-    TrainingSet,
 )
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
@@ -46,6 +46,7 @@ from propensity.service.ports import (
 from propensity.service.publication import Publisher
 from propensity.service.scheduled_runs import Action, ScheduledRun
 from propensity.service.training_inputs import TrainingInputs
+from propensity.service.training_snapshot import TrainingSnapshots
 from propensity.versions import version_name
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class RetrainOrchestrator:
         uploads: UploadStore | None = None,
         jobs: JobStore | None = None,
         drift: DriftCheck | None = None,
+        snapshots: TrainingSnapshots | None = None,
         min_feedback: int = 0,
         lock_seconds: int = 1800,
         job_timeout_seconds: int = 900,
@@ -90,7 +92,7 @@ class RetrainOrchestrator:
         self._job_timeout = timedelta(seconds=job_timeout_seconds)
         self._clock = clock or (lambda: iso(utc_now()))
         self._publisher = Publisher(registry, artifacts, clock=self._clock)
-        self._inputs = TrainingInputs(artifacts, feedback, datasets, uploads)
+        self._inputs = TrainingInputs(artifacts, feedback, datasets, uploads, snapshots)
 
     @property
     def models(self) -> list[str]:

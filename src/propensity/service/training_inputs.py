@@ -3,6 +3,10 @@
 An unreadable source fails the retrain naming it; it is never silently left out. Feedback is
 read with its exclusions and screened through the active ones (``service.quarantine``): what
 they hold back is not trained on, and the training set records which applied and how much.
+
+With a training snapshot (``service.training_snapshot``) the feedback comes from its parts and
+only the items newer than its watermark from the table; without one, every item is read.
+Either way it arrives as columns, never as one object per row.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
 from propensity.errors import DatasetError, NotFoundError, StorageError
-from propensity.records import AppliedExclusion, TrainingSet, UploadedData
+from propensity.inputs import TrainingSet
+from propensity.records import AppliedExclusion, UploadedData
 from propensity.service.ports import ArtifactStore, DatasetStore, FeedbackStore, UploadStore
 from propensity.service.quarantine import screen
+from propensity.service.training_snapshot import TrainingSnapshots
 
 
 class TrainingInputs:
@@ -26,17 +33,21 @@ class TrainingInputs:
         feedback: FeedbackStore,
         datasets: DatasetStore,
         uploads: UploadStore | None,
+        snapshots: TrainingSnapshots | None = None,
     ) -> None:
         self._artifacts = artifacts
         self._feedback = feedback
         self._datasets = datasets
         self._uploads = uploads
+        self._snapshots = snapshots
 
     def read(self, config: ModelConfig) -> TrainingSet:
         """Every byte and record the next version of ``config`` trains on."""
         base, location = self._datasets.read(config.dataset.source)
         exclusions = self._feedback.list_exclusions(config.name)
-        feedback, applied, excluded = screen(self._feedback.list_for_model(config.name), exclusions)
+        stored, snapshot = self._stored_feedback(config.name)
+        rows, applied, excluded = screen(list(stored.provenance()), exclusions)
+        feedback = stored if excluded == 0 else stored.take([r.row for r in rows])
         # Uploads meet the same exclusions (by subject, source "upload" or time) and are read
         # only when kept: an excluded file is never fetched.
         uploads, applied_to_uploads, uploads_excluded = screen(
@@ -49,12 +60,20 @@ class TrainingInputs:
             config.name,
             base,
             location,
-            tuple(feedback),
+            feedback,
             tuple(self._read_upload(config.name, u) for u in uploads),
             exclusions=tuple(AppliedExclusion(e, n) for e, n in removed.items()),
             feedback_excluded=excluded,
             uploads_excluded=uploads_excluded,
+            snapshot=snapshot,
         )
+
+    def _stored_feedback(self, model: str) -> tuple[FeedbackColumns, dict[str, Any]]:
+        """Every stored feedback row, and the snapshot's lineage (empty without a snapshot)."""
+        if self._snapshots is None:
+            return FeedbackColumns.from_records(self._feedback.list_for_model(model)), {}
+        read = self._snapshots.refresh(model)
+        return read.columns, read.lineage()
 
     def _upload_records(self, model: str) -> list[_StoredUpload]:
         if self._uploads is None:

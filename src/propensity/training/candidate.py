@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
-from propensity.records import Candidate, FeedbackRecord, TrainingSet
+from propensity.inputs import TrainingSet
+from propensity.records import Candidate
 from propensity.scoring import Scorer
 from propensity.training.dataset import load_labelled_csv, parse_dataset
 from propensity.training.evaluate import SCALAR_METRICS, scalar_metrics
@@ -41,13 +43,13 @@ def finite_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def feedback_frame(config: ModelConfig, records: Sequence[FeedbackRecord]) -> pd.DataFrame:
-    """Feedback as training rows: the config's features (missing → NaN) and the 0/1 target."""
-    rows = [
-        {**{f: r.features.get(f) for f in config.features.all}, config.target.column: r.label}
-        for r in records
-    ]
-    frame = pd.DataFrame(rows, columns=[*config.features.all, config.target.column])
+def feedback_frame(config: ModelConfig, feedback: FeedbackColumns) -> pd.DataFrame:
+    """Feedback as training rows: the config's features (missing → NaN) and the 0/1 target,
+    built column by column (no object per row)."""
+    n = len(feedback)
+    data: dict[str, Any] = {f: feedback.features.get(f, [None] * n) for f in config.features.all}
+    data[config.target.column] = feedback.label
+    frame = pd.DataFrame(data, columns=[*config.features.all, config.target.column])
     for column in config.features.numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     for column in config.features.categorical:
@@ -127,7 +129,7 @@ class SklearnTrainer:
         return self._bases[key]
 
     def extra_rows(
-        self, config: ModelConfig, feedback: Sequence[FeedbackRecord], data: TrainingSet
+        self, config: ModelConfig, feedback: FeedbackColumns, data: TrainingSet
     ) -> pd.DataFrame:
         """``feedback`` (the part not held out) and the accepted uploads as training rows, added
         to the training split only. Uploads are batches an admin accepted, not feedback: none of
@@ -192,7 +194,7 @@ class SklearnTrainer:
 
 
 def held_out_feedback(
-    config: ModelConfig, train: pd.DataFrame, test: pd.DataFrame, chosen: Sequence[FeedbackRecord]
+    config: ModelConfig, train: pd.DataFrame, test: pd.DataFrame, chosen: FeedbackColumns
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The hash-chosen feedback as rows to score, and how many were left out, by reason.
 

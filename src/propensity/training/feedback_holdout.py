@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
+from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig
-from propensity.records import FeedbackRecord
 from propensity.scoring import Scorer
 from propensity.training.gate_evidence import calibration, delong_difference
 
@@ -47,14 +47,14 @@ def is_held_out(feedback_id: str, share: float) -> bool:
 
 
 def split_feedback(
-    records: Sequence[FeedbackRecord], share: float
-) -> tuple[list[FeedbackRecord], list[FeedbackRecord]]:
+    feedback: FeedbackColumns, share: float
+) -> tuple[FeedbackColumns, FeedbackColumns]:
     """(the feedback training may use, the feedback held out), in their given order."""
-    trained: list[FeedbackRecord] = []
-    held: list[FeedbackRecord] = []
-    for record in records:
-        (held if is_held_out(record.feedback_id, share) else trained).append(record)
-    return trained, held
+    trained: list[int] = []
+    held: list[int] = []
+    for i, feedback_id in enumerate(feedback.feedback_id):
+        (held if is_held_out(feedback_id, share) else trained).append(i)
+    return feedback.take(trained), feedback.take(held)
 
 
 def frame_scores(scorer: Scorer, config: ModelConfig, frame: pd.DataFrame) -> NDArray[Any]:

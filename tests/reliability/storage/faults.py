@@ -43,13 +43,14 @@ def _record_prefix(value: str) -> str:
     head, sep, _ = value.partition("#")
     return (
         f"{head}#"
-        if sep and head in {"VERSION", "JOB", "FEEDBACK", "UPLOAD", "PROMOTION"}
+        if sep and head in {"VERSION", "JOB", "FEEDBACK", "SEQ", "UPLOAD", "PROMOTION"}
         else value
     )
 
 
 def _s3_target(key: str) -> str:
     key = re.sub(r"^models/([^/]+)/v\d+/", r"models/\1/vN/", key)
+    key = re.sub(r"^snapshots/([^/]+)/parts/.*$", r"snapshots/\1/parts/…", key)
     return re.sub(r"^uploads/([^/]+)/.*$", r"uploads/\1/…", key)
 
 

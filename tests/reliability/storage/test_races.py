@@ -169,6 +169,17 @@ def test_50_different_concurrent_feedback_are_all_stored_and_counted(
     assert errors == []
     assert len(feedback_items(local_backend)) == FEEDBACK_WORKERS
     assert after == {"pending": FEEDBACK_WORKERS, "total": FEEDBACK_WORKERS}
+    # And they took the numbers 1..50 once each, every one with its SEQ# pointer: the commit
+    # order a training snapshot's watermark relies on has no gap and no repeat
+    numbers = sorted(int(i["seq"]["N"]) for i in feedback_items(local_backend))
+    pointers = [
+        i for i in local_backend.items("FeedbackTable", MODEL) if i["item"]["S"][:4] == "SEQ#"
+    ]
+    assert (
+        numbers
+        == list(range(1, FEEDBACK_WORKERS + 1))
+        == sorted(int(p["seq"]["N"]) for p in pointers)
+    )
 
 
 def test_a_transaction_conflict_is_retried_not_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,13 +191,20 @@ def test_a_transaction_conflict_is_retried_not_reported(monkeypatch: pytest.Monk
         "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     store = DynamoFeedbackStore("feedback", client)
-    conflict = {"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]}
+    # (the feedback item, its SEQ# pointer, the counter: the transaction's three writes)
+    conflict = {
+        "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict"}]
+    }
+    # Each attempt first reads the counter's committed number (none yet), then transacts
+    no_number: dict[str, Any] = {}
     with Stubber(client) as stub:
         # Given two conflicting attempts, then one that commits
         for _ in range(2):
+            stub.add_response("get_item", no_number)
             stub.add_client_error(
                 "transact_write_items", "TransactionCanceledException", modeled_fields=conflict
             )
+        stub.add_response("get_item", no_number)
         stub.add_response("transact_write_items", {})
         # When feedback is added, Then it is stored (created) after the retries
         assert store.add(FeedbackRecord("f1", MODEL, 1, row(0), "t")) == (
@@ -196,6 +214,7 @@ def test_a_transaction_conflict_is_retried_not_reported(monkeypatch: pytest.Monk
         stub.assert_no_pending_responses()
         # And a conflict that never clears is a ConflictError after the bounded attempts
         for _ in range(feedback_adapter.CONFLICT_ATTEMPTS):
+            stub.add_response("get_item", no_number)
             stub.add_client_error(
                 "transact_write_items", "TransactionCanceledException", modeled_fields=conflict
             )

@@ -102,7 +102,14 @@ _BEFORE_DECISION = [
     _step("dynamodb", "GetItem", "feedback COUNTER", "read the pending counter"),
     _step("s3", "GetObject", "datasets/users_behavior.csv.gz", "read the base data"),
     _step("dynamodb", "Query", "feedback EXCLUSION#*", "read the feedback exclusions"),
+    # The training snapshot (service.training_snapshot): its manifest (none yet), the erasures
+    # to apply, the committed feedback number, the feedback up to it, a part, the manifest.
+    _step("s3", "GetObject", "snapshots/telecom/manifest.json", "read the snapshot manifest"),
+    _step("dynamodb", "Query", "feedback ERASURE#*", "read the erasures"),
+    _step("dynamodb", "GetItem", "feedback COUNTER", "read the committed number", n=2),
     _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
+    _step("s3", "PutObject", "snapshots/telecom/parts/…", "write a snapshot part"),
+    _step("s3", "PutObject", "snapshots/telecom/manifest.json", "commit the snapshot manifest"),
     _step("dynamodb", "Query", "feedback UPLOAD#*", "list the uploads"),
     _step("s3", "GetObject", "uploads/telecom/…", "read an uploaded CSV"),
     _step("dynamodb", "GetItem", "registry ALIAS#champion", "read the champion alias"),
@@ -147,8 +154,10 @@ def _cases() -> list[Any]:
                 continue
             # A lost answer matters where the writer could act on it: not for S3 objects,
             # which are written before anything points at them (a lost put of one equals
-            # a refused put of the next, which is its own case).
-            lost = step.is_write and step.step.operation != "PutObject"
+            # a refused put of the next, which is its own case), except the snapshot's
+            # manifest, the commit point of the parts written before it.
+            commit = step.step.target == "snapshots/telecom/manifest.json"
+            lost = step.is_write and (step.step.operation != "PutObject" or commit)
             for mode in ("error", "lost") if lost else ("error",):
                 cases.append(
                     pytest.param(scenario, step, mode, id=f"{scenario}-{mode}-{step.what}")

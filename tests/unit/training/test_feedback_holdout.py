@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from propensity.columns import FeedbackColumns
 from propensity.config import ModelConfig, load_model_config
-from propensity.records import FeedbackRecord, TrainingSet
+from propensity.inputs import TrainingSet
+from propensity.records import FeedbackRecord
 from propensity.scoring import Scorer
 from propensity.training.candidate import SklearnTrainer
 from propensity.training.feedback_holdout import (
@@ -52,7 +54,9 @@ def fresh_telecom_feedback(data_root: Path, n: int, start: int = 0) -> list[Feed
 
 def training_set(data_root: Path, feedback: list[FeedbackRecord]) -> TrainingSet:
     source = data_root / "users_behavior.csv.gz"
-    return TrainingSet("telecom", source.read_bytes(), str(source), tuple(feedback))
+    return TrainingSet(
+        "telecom", source.read_bytes(), str(source), FeedbackColumns.from_records(feedback)
+    )
 
 
 # --- selection --------------------------------------------------------------------------------
@@ -93,11 +97,11 @@ def test_a_row_keeps_its_side_as_more_feedback_arrives(data_root: Path) -> None:
     # Given 300 feedback rows split, then the same rows and 300 more
     earlier = fresh_telecom_feedback(data_root, 300)
     later = earlier + fresh_telecom_feedback(data_root, 300, start=300)
-    _, held_before = split_feedback(earlier, 0.2)
-    kept_after, held_after = split_feedback(later, 0.2)
+    _, held_before = split_feedback(FeedbackColumns.from_records(earlier), 0.2)
+    kept_after, held_after = split_feedback(FeedbackColumns.from_records(later), 0.2)
     # Then every row held out before is still held out, and none of them is trained on
-    assert {r.feedback_id for r in held_before} <= {r.feedback_id for r in held_after}
-    assert not {r.feedback_id for r in held_before} & {r.feedback_id for r in kept_after}
+    assert set(held_before.feedback_id) <= set(held_after.feedback_id)
+    assert not set(held_before.feedback_id) & set(kept_after.feedback_id)
 
 
 # --- the trainer ------------------------------------------------------------------------------

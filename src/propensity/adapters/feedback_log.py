@@ -1,0 +1,154 @@
+"""Feedback in commit order, page by page into columns: what a training snapshot appends from.
+
+``SEQ#<n>`` items point at feedback number n (``adapters.feedback_items``); a Query with a key
+condition on them reads exactly the numbers after a watermark, then BatchGetItem reads those
+feedback items (consistently: an item committed is an item read). Items are parsed straight
+from DynamoDB's wire format into ``FeedbackColumns``, one page at a time: memory is bounded by
+a page (1 MB of pointers, at most a few thousand feedback items), not by the table.
+
+``reads`` counts what was read (items and the read capacity DynamoDB reports), for the
+retrain's lineage and the scale benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from propensity.adapters import dynamo
+from propensity.adapters.errors import translate
+from propensity.adapters.feedback import committed_sequence
+from propensity.adapters.feedback_curation import BATCH_GET, DynamoFeedbackCuration, backoff
+from propensity.adapters.feedback_items import FEEDBACK_PREFIX, sequence_key
+from propensity.columns import FeedbackColumns
+from propensity.errors import StorageError
+from propensity.records import FeedbackErasure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+UNPROCESSED_ATTEMPTS = 6
+
+
+@dataclass
+class ReadTally:
+    items: int = 0  # items DynamoDB returned (pointers and feedback)
+    capacity: float = 0.0  # read capacity units it reports consumed
+
+    def add(self, response: Any, items: int) -> None:
+        self.items += items
+        consumed = response.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            self.capacity += float(entry.get("CapacityUnits", 0.0))
+
+
+def _s(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value.get("S"))
+
+
+def _n(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return None if value is None or "N" not in value else int(value["N"])
+
+
+def append_item(columns: FeedbackColumns, item: dict[str, Any]) -> None:
+    """One feedback item, in DynamoDB's wire format, as a row of ``columns``."""
+    columns.append(
+        {
+            "feedback_id": _s(item, "feedback_id"),
+            "seq": _n(item, "seq"),
+            "label": _n(item, "label"),
+            "created_at": _s(item, "created_at") or "",
+            "source": _s(item, "source") or "api",
+            "subject": _s(item, "subject") or "anonymous",
+            "prediction_id": _s(item, "prediction_id"),
+            "expires_at": _n(item, "expires_at"),
+        },
+        json.loads(_s(item, "features") or "{}"),
+    )
+
+
+class DynamoFeedbackLog:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._db = client or dynamo.client()
+        self.reads = ReadTally()
+
+    def committed(self, model: str) -> int:
+        return committed_sequence(self._db, self.table, model)
+
+    def _pages(
+        self, model: str, where: str, condition: str, values: dict[str, Any]
+    ) -> Iterator[list[dict[str, Any]]]:
+        paginator = self._db.get_paginator("query")
+        try:
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames={"#m": "model", "#i": "item"},
+                ExpressionAttributeValues={":m": {"S": model}, **values},
+                ConsistentRead=True,
+                ReturnConsumedCapacity="TOTAL",
+            ):
+                items: list[Any] = list(page.get("Items", []))
+                self.reads.add(page, len(items))
+                yield items
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"{where} of {model}") from exc
+
+    def read_after(self, model: str, after: int, upto: int) -> Iterator[FeedbackColumns]:
+        if upto <= after:
+            return
+        values = {":lo": {"S": sequence_key(after + 1)}, ":hi": {"S": sequence_key(upto)}}
+        condition = "#m = :m AND #i BETWEEN :lo AND :hi"
+        for pointers in self._pages(model, "feedback numbers", condition, values):
+            ids = [str(p["feedback_id"]["S"]) for p in pointers]
+            found = {str(item["feedback_id"]["S"]): item for item in self._get_many(model, ids)}
+            columns = FeedbackColumns()
+            for feedback_id in ids:  # in number order; erased or expired since: left out
+                if feedback_id in found:
+                    append_item(columns, found[feedback_id])
+            yield columns
+
+    def read_all(self, model: str, upto: int) -> Iterator[FeedbackColumns]:
+        values = {":p": {"S": FEEDBACK_PREFIX}}
+        condition = "#m = :m AND begins_with(#i, :p)"
+        for items in self._pages(model, "feedback", condition, values):
+            columns = FeedbackColumns()
+            for item in items:
+                # Numbered after ``upto``: committed while this ran, read by the next refresh.
+                if (_n(item, "seq") or 0) <= upto:
+                    append_item(columns, item)
+            yield columns
+
+    def _get_many(self, model: str, feedback_ids: Sequence[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(feedback_ids), BATCH_GET):
+            keys = [
+                {"model": {"S": model}, "item": {"S": FEEDBACK_PREFIX + i}}
+                for i in feedback_ids[start : start + BATCH_GET]
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+                try:
+                    response = self._db.batch_get_item(
+                        RequestItems=request, ReturnConsumedCapacity="TOTAL"
+                    )
+                except (ClientError, BotoCoreError) as exc:
+                    raise translate(exc, f"feedback of {model}") from exc
+                items = response.get("Responses", {}).get(self.table, [])
+                self.reads.add(response, len(items))
+                yield from items
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                if attempt == UNPROCESSED_ATTEMPTS:
+                    raise StorageError(f"feedback of {model}: reads left unprocessed")
+                backoff(attempt)
+
+    def list_erasures(self, model: str) -> list[FeedbackErasure]:
+        return DynamoFeedbackCuration(self.table, self._db).list_erasures(model)
