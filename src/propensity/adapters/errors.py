@@ -12,6 +12,9 @@ _CONFLICT = frozenset(
         "ConditionalCheckFailedException",
         "TransactionCanceledException",
         "TransactionConflictException",
+        # S3 conditional writes (If-Match / If-None-Match): the object changed since it was read.
+        "PreconditionFailed",
+        "ConditionalRequestConflict",
     }
 )
 

@@ -10,7 +10,7 @@ from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
-from propensity.roots import model_configs
+from propensity.roots import model_config_source
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.settings import RetrainSettings
@@ -19,7 +19,7 @@ from propensity.training.drift_window import TrainingDriftAnalyser
 
 
 def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
-    configs = model_configs()
+    configs = model_config_source(settings)
     artifacts = ObjectStore(settings.artifacts_bucket)
     datasets = BucketDatasets(artifacts, settings.datasets_prefix)
     feedback = DynamoFeedbackStore(settings.feedback_table)
