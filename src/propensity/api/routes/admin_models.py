@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity.api import dependencies as deps
+from propensity.api.routes.admin import model_identity
 from propensity.api.schemas import error_responses
 from propensity.config import MODEL_NAME_PATTERN
 from propensity.service.admin_auth import AdminIdentity
@@ -23,6 +24,8 @@ router = APIRouter(tags=["admin"])
 ModelName = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, max_length=40)]
 Models = Annotated[ModelAdmin, Depends(deps.model_admin)]
 Identity = Annotated[AdminIdentity, Depends(deps.admin_identity)]
+# Checked as a dependency: a credential for another model is a 403 before a body is a 422.
+ModelIdentity = Annotated[AdminIdentity, Depends(model_identity)]
 
 ADD_RESPONSES = {
     **error_responses(400, 401, 403, 409, 413, 503),
@@ -98,18 +101,23 @@ class DatasetTicket(BaseModel):
 
 
 @router.put(
-    "/models/{model}", response_model=AddedModelOut, status_code=201, responses=ADD_RESPONSES
+    "/models/{model}",
+    response_model=AddedModelOut,
+    status_code=201,
+    responses={
+        200: {"model": AddedModelOut, "description": "added already: nothing changed"},
+        **ADD_RESPONSES,
+    },
 )
 def add_model(
     model: ModelName,
     models: Models,
-    identity: Identity,
+    identity: ModelIdentity,
     body: Annotated[AddModelIn, Body()],
     response: Response,
 ) -> dict[str, Any]:
     """Add a model from its config and dataset: 201 and the queued first training; repeating
     the same config and dataset answers 200 with `duplicate: true`."""
-    identity.require(model)
     dataset = DatasetInput(
         csv=None if body.dataset.csv is None else body.dataset.csv.encode(),
         upload_id=body.dataset.upload_id,
@@ -143,12 +151,11 @@ def add_model(
 def start_dataset_upload(
     model: ModelName,
     models: Models,
-    identity: Identity,
+    identity: ModelIdentity,
     body: Annotated[StartDatasetUploadIn, Body()],
 ) -> dict[str, Any]:
     """A presigned POST for a dataset too large to send inline; then PUT the model with
     `dataset.upload_id`."""
-    identity.require(model)
     ticket = models.start_dataset_upload(model, body.sha256)
     return {**ticket, "then": f"PUT /models/{model} with dataset.upload_id = {ticket['upload_id']}"}
 
