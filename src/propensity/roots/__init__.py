@@ -45,9 +45,15 @@ def model_config_store(
 def model_config_source(
     settings: PredictSettings | FeedbackSettings | AdminSettings | RetrainSettings,
     store: BucketModelConfigs | None = None,
+    *,
+    miss_refresh_seconds: float = 1.0,
 ) -> ModelConfigs:
     """The packaged configs plus those added at run time, re-read every
-    MODEL_CONFIG_REFRESH_SECONDS; a failed re-read counts ModelConfigRefreshFailures."""
+    MODEL_CONFIG_REFRESH_SECONDS; a failed re-read counts ModelConfigRefreshFailures.
+
+    An unknown name re-reads the catalogue at most every ``miss_refresh_seconds``: on the public
+    functions that bounds what requests for made-up names cost; the retrain and admin functions
+    (a job for a model added a moment ago) look every time."""
     from propensity.observability import count
     from propensity.service.model_configs import ModelConfigs
 
@@ -55,6 +61,7 @@ def model_config_source(
         model_configs(),
         store or model_config_store(settings),
         refresh_seconds=settings.model_config_refresh_seconds,
+        miss_refresh_seconds=miss_refresh_seconds,
         on_stale=count("ModelConfigRefreshFailures"),
     )
 

@@ -19,7 +19,7 @@ from propensity.settings import AdminSettings
 def admin_services(settings: AdminSettings) -> Services:
     store = model_config_store(settings)
     # The admin function reads the catalogue again right after its own writes.
-    configs = model_config_source(settings, store)
+    configs = model_config_source(settings, store, miss_refresh_seconds=0)
     artifacts = ObjectStore(settings.artifacts_bucket)
     feedback = DynamoFeedbackStore(settings.feedback_table)
     curation = FeedbackCuration(configs, DynamoFeedbackCuration(settings.feedback_table))

@@ -19,7 +19,7 @@ from propensity.training.drift_window import TrainingDriftAnalyser
 
 
 def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
-    configs = model_config_source(settings)
+    configs = model_config_source(settings, miss_refresh_seconds=0)
     artifacts = ObjectStore(settings.artifacts_bucket)
     datasets = BucketDatasets(artifacts, settings.datasets_prefix)
     feedback = DynamoFeedbackStore(settings.feedback_table)
