@@ -140,3 +140,24 @@ def test_a_model_added_at_run_time_trains_serves_learns_and_is_archived(
     _, listed = call_json("GET", f"{stack.url}/models")
     assert MODEL not in [m["name"] for m in listed]
     assert versions(stack) == ["v2", "v1"]
+
+
+def test_the_command_line_says_which_field_is_wrong_and_refuses_a_packaged_name(
+    stack: LocalStack, model_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, data = model_files
+    api = ["--api-url", stack.url, "--token", stack.admin_token]
+    # Given a config with a regularisation strength the schema refuses
+    bad = config.with_name("bad.toml")
+    bad.write_text(config.read_text().replace("[estimator]\n", "[estimator]\nC = -1\n"))
+    # When it is added, then telecom's name is used for a config
+    code = main(["models", "add", "--config", str(bad), "--data", str(data), *api])
+    # Then the command exits 2 naming the TOML field, and nothing is served
+    assert code == 2
+    assert "HTTP 422: config.estimator.C: Input should be greater than 0" in capsys.readouterr().err
+    packaged = main(
+        ["models", "add", "--config", str(config), "--data", str(data), "--model", "telecom", *api]
+    )
+    refused = capsys.readouterr().err
+    assert packaged == 2
+    assert "HTTP 409" in refused and "is a packaged model" in refused
