@@ -44,8 +44,7 @@ class ModelCatalog:
 
     def summaries(self) -> list[dict[str, Any]]:
         out = []
-        for name in self._configs.names():
-            config = self._configs.get(name)
+        for name, config in self._configs.configs().items():
             entry: dict[str, Any] = {
                 "name": name,
                 "title": config.title,

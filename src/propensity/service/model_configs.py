@@ -105,8 +105,7 @@ class ModelConfigs:
         return config
 
     def names(self) -> list[str]:
-        self._current()
-        return sorted(n for n in {*self._packaged, *self._stored} if n not in self._archived)
+        return list(self.configs())
 
     def archival(self, model: str) -> ModelArchival | None:
         self._current()
@@ -122,8 +121,10 @@ class ModelConfigs:
         return True
 
     def configs(self) -> dict[str, ModelConfig]:
-        """Every served model's config, by name."""
-        return {name: self.get(name) for name in self.names()}
+        """Every served model's config, by name, from one read of the catalogue."""
+        self._current()
+        served = {**self._stored, **self._packaged}
+        return {name: served[name] for name in sorted(served) if name not in self._archived}
 
     def refresh(self) -> None:
         """Read the catalogue now (after this function changed it)."""
