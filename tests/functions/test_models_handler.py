@@ -276,3 +276,21 @@ def test_a_packaged_model_can_be_archived_and_its_versions_stay(stack: Stack) ->
     # And its versions are still listed
     versions = invoke(admin, route_event("GET", "/models/telecom/versions", headers=ADMIN))
     assert [v["version"] for v in body_of(versions)["versions"]] == ["v1"]
+
+
+def test_lone_surrogates_in_the_config_or_the_dataset_are_422s(stack: Stack) -> None:
+    # Given valid JSON whose strings hold a lone surrogate (\ud800), in the TOML or the CSV
+    config = put_model(config=CONFIG.replace("Telco churn", "Telco \ud800 churn"))
+    dataset = put_model(dataset={"csv": DATASET.replace("Fiber optic", "Fiber \ud800", 1)})
+    # Then each is refused naming the part, and nothing is stored
+    assert config["status"] == 422 and config["body"]["field"] == "config"
+    assert dataset["status"] == 422 and "UTF-8" in dataset["body"]["reason"]
+    assert stored_keys(stack, "model-configs/") == []
+    # And so is an archive reason holding one
+    archive = route_event(
+        "POST", "/models/telecom/archive", body={"reason": "x \ud800"}, headers=ADMIN
+    )
+    refused = invoke(load_handler("admin"), archive)
+    assert refused["statusCode"] == 422, body_of(refused)
+    assert body_of(refused)["detail"][0]["loc"] == ["body", "reason"]
+    assert stored_keys(stack, "model-configs/") == []

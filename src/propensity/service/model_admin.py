@@ -76,8 +76,12 @@ def config_field(loc: tuple[int | str, ...]) -> str:
 
 def parse_config(text: str) -> ModelConfig:
     """A TOML model config, validated; 422 naming the field (``config.<path>``) otherwise."""
-    if len(text.encode()) > MAX_CONFIG_BYTES:
-        raise PayloadTooLargeError("config", len(text.encode()), MAX_CONFIG_BYTES)
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # a lone surrogate (valid JSON, not text): never stored
+        raise InvalidInputError("config", f"not UTF-8 text (character {exc.start})") from exc
+    if size > MAX_CONFIG_BYTES:
+        raise PayloadTooLargeError("config", size, MAX_CONFIG_BYTES)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -301,6 +305,10 @@ class ModelAdmin:
         """Stop serving ``model`` (packaged or added); its versions stay in the registry.
         Archiving it again answers the first archival."""
         self._configs.known(model)  # UnknownModelError for a name never configured
+        try:
+            reason.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError("reason", f"not UTF-8 text (character {exc.start})") from exc
         archival = ModelArchival(model, actor, self._clock(), reason)
 
         def change(

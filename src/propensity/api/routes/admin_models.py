@@ -119,7 +119,8 @@ def add_model(
     """Add a model from its config and dataset: 201 and the queued first training; repeating
     the same config and dataset answers 200 with `duplicate: true`."""
     dataset = DatasetInput(
-        csv=None if body.dataset.csv is None else body.dataset.csv.encode(),
+        # A lone surrogate passes through as bytes the CSV parser refuses (422), never a 500.
+        csv=None if body.dataset.csv is None else body.dataset.csv.encode("utf-8", "surrogatepass"),
         upload_id=body.dataset.upload_id,
     )
     added = models.add(model, body.config, dataset, actor=identity.subject)
