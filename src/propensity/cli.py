@@ -1,6 +1,7 @@
 """``propensity`` command line: train, eval, predict and drift for any configured model.
 
-The commands on a stack's resources (``bootstrap``, ``mlflow-export``) are in ``cli_stack``.
+The commands on a stack's resources (``bootstrap``, ``mlflow-export``) are in ``cli_stack``;
+``models add`` / ``models archive`` (over the admin API) in ``cli_models``.
 
 Exit codes: 0 success, 1 drift found with ``--fail-on-drift``, 2 bad input (the one-line error
 names the file, row and column).
@@ -19,9 +20,10 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from propensity.cli_models import add_models_command
 from propensity.cli_stack import add_stack_commands
 from propensity.cli_tokens import add_token_command
-from propensity.config import available_models, load_model_config
+from propensity.config import load_model_config
 from propensity.errors import PropensityError
 from propensity.local.state import DEFAULT_STATE_DIR
 
@@ -367,8 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_token_command(commands)
 
-    models = commands.add_parser("models", help="list configured models")
-    models.set_defaults(handler=lambda _a, s: print("\n".join(available_models(s.config_dir))) or 0)
+    add_models_command(commands)  # models, models add, models archive
     return parser
 
 

@@ -80,6 +80,31 @@ class ModelUnavailableError(PropensityError):
     """The model is configured but no usable champion can be served (yet)."""
 
 
+class ModelArchivedError(PropensityError):
+    """The model was archived: it is no longer served, taught or retrained (its versions stay)."""
+
+    def __init__(self, model: str, archived_by: str, archived_at: str, reason: str = "") -> None:
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"model {model!r} was archived by {archived_by} at {archived_at}{why}; "
+            "it is no longer served"
+        )
+        self.model = model
+        self.archived_by = archived_by
+        self.archived_at = archived_at
+        self.reason = reason
+
+
+class PayloadTooLargeError(PropensityError):
+    """A request part is larger than the route accepts inline (413); names the field."""
+
+    def __init__(self, field: str, size: int, limit: int, hint: str = "") -> None:
+        super().__init__(f"{field}: {size} bytes exceeds the limit of {limit}{hint}")
+        self.field = field
+        self.size = size
+        self.limit = limit
+
+
 class BatchTooLargeError(PropensityError):
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"batch of {size} rows exceeds the limit of {limit}")

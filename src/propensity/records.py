@@ -270,3 +270,43 @@ class RetrainOutcome:
     metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     feedback_rows: int
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model added at run time: its config and dataset (by SHA-256), who added it and when.
+
+    ``first_job_id`` is the retrain job its first version comes from (derived from the config's
+    hash, so a repeated add queues nothing new).
+    """
+
+    name: str
+    config_sha256: str
+    dataset_sha256: str
+    dataset_rows: int
+    added_by: str
+    added_at: str
+    first_job_id: str
+
+
+@dataclass(frozen=True)
+class ModelArchival:
+    """Who archived a model, when and why: it is no longer served; its versions are kept."""
+
+    name: str
+    archived_by: str
+    archived_at: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ModelCatalogue:
+    """The models added at run time and the archived ones (packaged models may be archived).
+
+    ``revision`` is the store's token for the version read (None: never written); a write
+    succeeds only while it is current, so two admins never overwrite each other's change.
+    """
+
+    stored: Mapping[str, StoredModel] = field(default_factory=dict)
+    archived: Mapping[str, ModelArchival] = field(default_factory=dict)
+    revision: str | None = None

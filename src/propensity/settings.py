@@ -23,6 +23,9 @@ class _FunctionSettings(BaseSettings):
     registry_table: Annotated[str, Field(min_length=3)]
     # "/dev" behind an API Gateway stage; empty when served at the root (local run).
     api_base_path: str = ""
+    # How long a warm function trusts the catalogue of models added at run time (the stack's
+    # ModelRefreshSeconds): a model added or archived is served, or refused, within this.
+    model_config_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     @field_validator("api_base_path")
     @classmethod
@@ -59,6 +62,8 @@ class _CredentialSettings(_FunctionSettings):
 
 
 class FeedbackSettings(_CredentialSettings):
+    # Read for the configs of models added at run time (model-configs/ only).
+    artifacts_bucket: Annotated[str, Field(min_length=3)]
     feedback_table: Annotated[str, Field(min_length=3)]
     predictions_table: Annotated[str, Field(min_length=3)]
     # Feedback changes the next model: it needs a feedback- or admin-scoped credential unless
@@ -74,6 +79,8 @@ class AdminSettings(_CredentialSettings):
     # A scope the caller's JWT (API Gateway's authorizer) must carry on the admin routes;
     # empty: none required.
     admin_jwt_scope: str = ""
+    # Where the datasets of models added at run time are stored (the retrain reads them there).
+    datasets_prefix: str = "datasets/"
 
 
 class RetrainSettings(_FunctionSettings):

@@ -128,6 +128,8 @@ def test_every_alarm_the_operators_need_is_there_and_notifies_the_optional_topic
     assert ("AWS/Lambda", "Errors", "RetrainFunction") in everything
     assert ("Propensity", "ScheduledRetrainFailures", "propensity") in everything
     assert ("Propensity", "ChampionRefreshFailures", "propensity") in everything
+    # And a function that could not re-read the catalogue of models added at run time
+    assert ("Propensity", "ModelConfigRefreshFailures", "propensity") in everything
     # And each alarm notifies the topic when there is one, on alarm and on recovery, and no
     # missing data (no traffic) raises one
     for name, alarm in alarms.items():
@@ -144,10 +146,14 @@ def test_the_metrics_the_alarms_read_are_the_ones_the_code_publishes() -> None:
         for namespace, metric, _ in watched(alarm)
         if namespace == "Propensity"
     }
-    # Then each is named where the code adds it (the retrain handler, the predict root)
+    # Then each is named where the code adds it (the retrain handler, the roots)
     sources = "".join(
         (REPO_ROOT / path).read_text()
-        for path in ("functions/retrain/handler.py", "src/propensity/roots/predict.py")
+        for path in (
+            "functions/retrain/handler.py",
+            "src/propensity/roots/predict.py",
+            "src/propensity/roots/__init__.py",
+        )
     )
     for metric in custom:
         assert f'"{metric}"' in sources, metric

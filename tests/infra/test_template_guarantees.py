@@ -94,10 +94,67 @@ def test_predict_cannot_write_models_or_feedback() -> None:
 
 def test_feedback_cannot_read_models() -> None:
     pairs = allowed("FeedbackFunction")
-    assert not any(a.startswith("s3:") for a, _ in pairs)
+    # Of the bucket it reads the configs of models added at run time, and nothing else.
+    assert {(a, r) for a, r in pairs if a.startswith("s3:")} == {("s3:GetObject", MODEL_CONFIGS)}
     assert not any(
         a in ("dynamodb:PutItem", "dynamodb:UpdateItem") and "RegistryTable" in r for a, r in pairs
     )
+
+
+MODEL_CONFIGS = str({"Fn::Sub": "${ArtifactsBucket.Arn}/model-configs/*"})
+
+
+@pytest.mark.parametrize(
+    "function", ["PredictFunction", "FeedbackFunction", "RetrainFunction", "AdminFunction"]
+)
+def test_every_function_reads_the_models_added_at_run_time_and_only_admin_writes_them(
+    function: str,
+) -> None:
+    # Given the prefix where models added at run time are kept (their catalogue and configs)
+    pairs = allowed(function)
+    # Then every function can read it: each serves, teaches or retrains those models
+    assert ("s3:GetObject", MODEL_CONFIGS) in pairs
+    # And only the admin function (PUT /models/{model}, POST …/archive) can write there, and
+    # the datasets of added models only under datasets/added/, never the packaged ones'
+    writes = {r for a, r in pairs if a == "s3:PutObject"}
+    if function == "AdminFunction":
+        assert MODEL_CONFIGS in writes
+        assert not any("/datasets/*" in r for r in writes)
+        assert str({"Fn::Sub": "${ArtifactsBucket.Arn}/datasets/added/*"}) in writes
+    else:
+        assert MODEL_CONFIGS not in writes
+    # And the catalogue's refresh follows the stack's ModelRefreshSeconds everywhere
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["MODEL_CONFIG_REFRESH_SECONDS"] == {"Ref": "ModelRefreshSeconds"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/models/{model}"),
+        ("POST", "/models/{model}/dataset/uploads"),
+        ("POST", "/models/{model}/archive"),
+    ],
+)
+def test_the_routes_that_add_and_archive_models_are_admin_routes_behind_the_authorizer(
+    method: str, path: str
+) -> None:
+    # Given the routes that add a model at run time, upload its dataset and archive a model
+    events = props("AdminFunction")["Events"]
+    matching = [
+        e["Properties"]
+        for e in events.values()
+        if (e["Properties"]["Method"], e["Properties"]["Path"]) == (method, path)
+    ]
+    # Then each is served by the admin function, once, behind the JWT authorizer
+    assert len(matching) == 1
+    assert matching[0]["Auth"] == {"Authorizer": "AdminJwt"}
+    # And no other function serves that method on that path (GET /models/{model} is predict's)
+    for logical, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::Serverless::Function" and logical != "AdminFunction":
+            for event in resource["Properties"].get("Events", {}).values():
+                route = (event["Properties"].get("Method"), event["Properties"].get("Path"))
+                assert route != (method, path), logical
 
 
 def test_retrain_stream_is_bounded_with_a_failure_destination() -> None:

@@ -15,6 +15,7 @@ from propensity.records import (
     FeedbackExclusion,
     FeedbackRecord,
     FeedbackStamp,
+    ModelCatalogue,
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
@@ -383,3 +384,58 @@ class FakeRevocations:
         if self.fail:
             raise StorageError("dynamodb unavailable")
         return [r for r in self.items.values() if r.revoked_epoch > epoch]
+
+
+class FakeModelConfigStore:
+    """The bucket's model catalogue, configs and datasets, in memory; ``fail`` makes it
+    unreachable. Its revision counts writes, as an ETag would change."""
+
+    def __init__(self) -> None:
+        self.catalogue = ModelCatalogue()
+        self.objects: dict[str, bytes] = {}
+        self.reads = 0
+        self.fail = False
+
+    def read_catalogue(self) -> ModelCatalogue:
+        if self.fail:
+            raise StorageError("s3 unavailable")
+        self.reads += 1
+        return self.catalogue
+
+    def write_catalogue(self, catalogue: ModelCatalogue) -> None:
+        if catalogue.revision != self.catalogue.revision:
+            raise ConflictError("catalogue changed meanwhile")
+        self.catalogue = dataclasses.replace(
+            catalogue, revision=str(int(catalogue.revision or 0) + 1)
+        )
+
+    def read_config(self, model: str, sha256: str) -> bytes:
+        if self.fail:
+            raise StorageError("s3 unavailable")
+        key = f"configs/{model}/{sha256}"
+        if key not in self.objects:
+            raise NotFoundError(f"{key} does not exist")
+        return self.objects[key]
+
+    def put_config(self, model: str, sha256: str, body: bytes) -> None:
+        self.objects[f"configs/{model}/{sha256}"] = body
+
+    def dataset_source(self, model: str, sha256: str) -> str:
+        return f"added/{model}/{sha256[:32]}.csv"
+
+    def put_dataset(self, model: str, sha256: str, body: bytes) -> None:
+        self.objects["datasets/" + self.dataset_source(model, sha256)] = body
+
+    def dataset_upload_form(
+        self, model: str, upload_id: str, *, sha256: str, max_bytes: int, expires_seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        return f"https://uploads.invalid/{model}/{upload_id}", {"sha256": sha256}
+
+    def read_dataset_upload(
+        self, model: str, upload_id: str, max_bytes: int
+    ) -> tuple[bytes, dict[str, str]]:
+        key = f"incoming/{model}/{upload_id}"
+        if key not in self.objects:
+            raise NotFoundError(f"{key} does not exist")
+        body = self.objects[key][:max_bytes]
+        return body, {"sha256": hashlib.sha256(self.objects[key]).hexdigest()}

@@ -69,6 +69,33 @@ class ObjectStore:
             raise translate(exc, f"s3://{self.bucket}/{key}") from exc
         return body, dict(response.get("Metadata", {}))
 
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and its ETag (what ``put_if`` compares)."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            body: bytes = response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
+        return body, str(response.get("ETag", ""))
+
+    def put_if(self, key: str, body: bytes, content_type: str, *, etag: str | None) -> None:
+        """Write only while the object is still at ``etag`` (None: only if there is none yet);
+        ConflictError otherwise (S3 conditional writes)."""
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if etag is None:
+            kwargs["IfNoneMatch"] = "*"
+        else:
+            kwargs["IfMatch"] = etag
+        try:
+            self._client.put_object(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{key}") from exc
+
     def presigned_post(
         self,
         key: str,

@@ -25,6 +25,7 @@ def all_routers() -> tuple[APIRouter, ...]:
     from propensity.api.routes import (
         admin,
         admin_feedback,
+        admin_models,
         admin_tokens,
         dashboard,
         feedback,
@@ -37,6 +38,7 @@ def all_routers() -> tuple[APIRouter, ...]:
         feedback.router,
         admin.router,
         admin_feedback.router,
+        admin_models.router,
         admin_tokens.router,
     )
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from propensity.service.catalog import ModelCatalog
     from propensity.service.drift_reports import DriftReports
     from propensity.service.feedback import FeedbackService
+    from propensity.service.model_admin import ModelAdmin
     from propensity.service.predictions import PredictionService
     from propensity.service.registry_admin import RegistryAdmin
     from propensity.service.uploads import UploadService
@@ -35,6 +36,7 @@ class Services:
     admin_jwt_scope: str = ""
     uploads: UploadService | None = None
     drift: DriftReports | None = None
+    models: ModelAdmin | None = None
 
 
 def _services(request: Request) -> Services:
@@ -72,6 +74,10 @@ def drift_reports(request: Request) -> DriftReports:
 
 def uploads(request: Request) -> UploadService:
     return _wired(_services(request).uploads, "uploads")
+
+
+def model_admin(request: Request) -> ModelAdmin:
+    return _wired(_services(request).models, "model admin")
 
 
 def authenticator(request: Request) -> AdminAuthenticator:

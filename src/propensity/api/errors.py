@@ -22,8 +22,10 @@ from propensity.errors import (
     DatasetError,
     ForbiddenError,
     InvalidInputError,
+    ModelArchivedError,
     ModelUnavailableError,
     NotFoundError,
+    PayloadTooLargeError,
     PropensityError,
     StorageError,
     UnauthorizedError,
@@ -60,10 +62,12 @@ STATUS_BY_ERROR: tuple[tuple[type[PropensityError], int], ...] = (
     (UnauthorizedError, 401),
     (ForbiddenError, 403),
     (UnknownModelError, 404),
+    (ModelArchivedError, 410),
     (NotFoundError, 404),
     (InvalidInputError, 422),
     (DatasetError, 422),
     (BatchTooLargeError, 413),
+    (PayloadTooLargeError, 413),
     (ConflictError, 409),
     (ModelUnavailableError, 503),
     (ArtifactError, 503),
@@ -73,10 +77,12 @@ _CALLER_ERRORS = (
     UnauthorizedError,
     ForbiddenError,
     UnknownModelError,
+    ModelArchivedError,
     NotFoundError,
     InvalidInputError,
     DatasetError,
     BatchTooLargeError,
+    PayloadTooLargeError,
     ConflictError,
 )
 
@@ -121,6 +127,16 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
                 for p in problems
             ],
         }
+    elif isinstance(exc, ModelArchivedError):
+        body = {
+            "detail": _clip(str(exc), 4 * MAX_ECHO),
+            "model": exc.model,
+            "archived_by": _clip(exc.archived_by),
+            "archived_at": exc.archived_at,
+            "reason": _clip(exc.reason),
+        }
+    elif isinstance(exc, PayloadTooLargeError):
+        body = {"detail": _clip(str(exc), 4 * MAX_ECHO), "field": exc.field, "limit": exc.limit}
     elif isinstance(exc, _CALLER_ERRORS):
         body = {"detail": _clip(str(exc), 4 * MAX_ECHO)}
     else:

@@ -316,7 +316,8 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "the credential does not cover this model",
     404: "unknown model, or no such record for this model",
     409: "conflicts with the current state (a repeat with other data, a lost race)",
-    413: "more rows than the batch limit",
+    410: "the model was archived: no longer served (who archived it, when and why)",
+    413: "more rows than the batch limit, or a part larger than the route takes inline",
     422: "invalid input: names the field and the reason",
     503: "the model or a storage dependency is unavailable; retry later",
 }
@@ -325,7 +326,8 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
 def error_responses(*statuses: int, dataset: bool = False) -> dict[int | str, dict[str, Any]]:
     """The documented error answers of a route (``dataset``: 422 may also be a file's problems)."""
     responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+    # Wherever an unknown model is a 404, an archived one is a 410.
+    for status in (*statuses, 410) if 404 in statuses else statuses:
         model: Any = ErrorOut
         if status == 422:
             model = ValidationErrorOut | DatasetErrorOut if dataset else ValidationErrorOut

@@ -12,14 +12,58 @@ from propensity.config import ModelConfig, available_models, load_model_config
 
 if TYPE_CHECKING:
     # The predict function imports this package too: it never checks credentials.
+    from propensity.adapters.model_configs import BucketModelConfigs
     from propensity.service.admin_auth import AdminAuthenticator
+    from propensity.service.model_configs import ModelConfigs
     from propensity.service.ports import SecretSource
-    from propensity.settings import AdminSettings, FeedbackSettings
+    from propensity.settings import (
+        AdminSettings,
+        FeedbackSettings,
+        PredictSettings,
+        RetrainSettings,
+    )
 
 
 def model_configs() -> dict[str, ModelConfig]:
     """Every packaged model config, validated."""
     return {name: load_model_config(name) for name in available_models()}
+
+
+def model_config_store(
+    settings: PredictSettings | FeedbackSettings | AdminSettings | RetrainSettings,
+) -> BucketModelConfigs:
+    """Where models added at run time are kept: the stack's bucket."""
+    from propensity.adapters.model_configs import BucketModelConfigs
+    from propensity.adapters.object_store import ObjectStore
+
+    return BucketModelConfigs(
+        ObjectStore(settings.artifacts_bucket),
+        datasets_prefix=getattr(settings, "datasets_prefix", "datasets/"),
+    )
+
+
+def model_config_source(
+    settings: PredictSettings | FeedbackSettings | AdminSettings | RetrainSettings,
+    store: BucketModelConfigs | None = None,
+    *,
+    miss_refresh_seconds: float = 1.0,
+) -> ModelConfigs:
+    """The packaged configs plus those added at run time, re-read every
+    MODEL_CONFIG_REFRESH_SECONDS; a failed re-read counts ModelConfigRefreshFailures.
+
+    An unknown name re-reads the catalogue at most every ``miss_refresh_seconds``: on the public
+    functions that bounds what requests for made-up names cost; the retrain and admin functions
+    (a job for a model added a moment ago) look every time."""
+    from propensity.observability import count
+    from propensity.service.model_configs import ModelConfigs
+
+    return ModelConfigs(
+        model_configs(),
+        store or model_config_store(settings),
+        refresh_seconds=settings.model_config_refresh_seconds,
+        miss_refresh_seconds=miss_refresh_seconds,
+        on_stale=count("ModelConfigRefreshFailures"),
+    )
 
 
 def authenticator(settings: AdminSettings | FeedbackSettings) -> AdminAuthenticator:

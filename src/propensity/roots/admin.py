@@ -8,15 +8,18 @@ from propensity.adapters.feedback_curation import DynamoFeedbackCuration
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.registry import DynamoRegistry
 from propensity.api.dependencies import Services
-from propensity.roots import authenticator, model_configs
+from propensity.roots import authenticator, model_config_source, model_config_store
 from propensity.service.feedback_admin import FeedbackCuration
+from propensity.service.model_admin import ModelAdmin
 from propensity.service.registry_admin import RegistryAdmin
 from propensity.service.uploads import UploadService
 from propensity.settings import AdminSettings
 
 
 def admin_services(settings: AdminSettings) -> Services:
-    configs = model_configs()
+    store = model_config_store(settings)
+    # The admin function reads the catalogue again right after its own writes.
+    configs = model_config_source(settings, store, miss_refresh_seconds=0)
     artifacts = ObjectStore(settings.artifacts_bucket)
     feedback = DynamoFeedbackStore(settings.feedback_table)
     curation = FeedbackCuration(configs, DynamoFeedbackCuration(settings.feedback_table))
@@ -32,4 +35,5 @@ def admin_services(settings: AdminSettings) -> Services:
         authenticator=authenticator(settings),
         admin_jwt_scope=settings.admin_jwt_scope,
         uploads=UploadService(configs, artifacts, feedback, incoming=artifacts),
+        models=ModelAdmin(configs, store, feedback),
     )

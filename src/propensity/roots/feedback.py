@@ -5,14 +5,14 @@ from __future__ import annotations
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.api.dependencies import Services
-from propensity.roots import authenticator, model_configs
+from propensity.roots import authenticator, model_config_source
 from propensity.service.feedback import FeedbackService
 from propensity.settings import FeedbackSettings
 
 
 def feedback_services(settings: FeedbackSettings) -> Services:
     feedback = FeedbackService(
-        model_configs(),
+        model_config_source(settings),
         DynamoFeedbackStore(
             settings.feedback_table, retention_days=settings.feedback_retention_days
         ),

@@ -11,7 +11,7 @@ from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry
 from propensity.api.dependencies import Services
 from propensity.observability import count
-from propensity.roots import model_configs
+from propensity.roots import model_config_source
 from propensity.service.catalog import ModelCatalog
 from propensity.service.champions import ChampionCache
 from propensity.service.drift_reports import DriftReports, is_not_found_or_access_denied
@@ -20,7 +20,7 @@ from propensity.settings import PredictSettings
 
 
 def predict_services(settings: PredictSettings) -> Services:
-    configs = model_configs()
+    configs = model_config_source(settings)
     # One DynamoDB client for the registry and the prediction log: a second client would cost
     # the cold start another client class and endpoint resolver for the same service.
     dynamodb = dynamo.client()
@@ -36,7 +36,7 @@ def predict_services(settings: PredictSettings) -> Services:
     predictions = PredictionService(
         champions,
         DynamoPredictionLog(settings.predictions_table, dynamodb),
-        models=sorted(configs),
+        models=configs,
         log_ttl_days=settings.prediction_log_ttl_days,
         batch_limit=settings.batch_limit,
         batch_log_rows=settings.batch_log_rows,
@@ -46,7 +46,5 @@ def predict_services(settings: PredictSettings) -> Services:
         predictions=predictions,
         catalog=ModelCatalog(configs, registry, predictions, artifacts),
         # This role has no s3:ListBucket: S3 answers a not-yet-written report with AccessDenied.
-        drift=DriftReports(
-            artifacts, models=sorted(configs), is_missing=is_not_found_or_access_denied
-        ),
+        drift=DriftReports(artifacts, models=configs, is_missing=is_not_found_or_access_denied),
     )

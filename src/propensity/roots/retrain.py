@@ -12,7 +12,7 @@ from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.adapters.snapshot_store import BucketSnapshots
-from propensity.roots import model_configs
+from propensity.roots import model_config_source
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.service.training_snapshot import TrainingSnapshots
@@ -22,7 +22,7 @@ from propensity.training.drift_window import TrainingDriftAnalyser
 
 
 def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
-    configs = model_configs()
+    configs = model_config_source(settings, miss_refresh_seconds=0)
     artifacts = ObjectStore(settings.artifacts_bucket)
     datasets = BucketDatasets(artifacts, settings.datasets_prefix)
     feedback = DynamoFeedbackStore(settings.feedback_table)

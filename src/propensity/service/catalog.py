@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from propensity.config import ModelConfig
-from propensity.errors import ArtifactError, NotFoundError, PropensityError, UnknownModelError
+from propensity.errors import ArtifactError, NotFoundError, PropensityError
 from propensity.service.artifacts import load_verified
-from propensity.service.ports import ArtifactStore, Registry
+from propensity.service.model_configs import as_source
+from propensity.service.ports import ArtifactStore, ModelConfigSource, Registry
 from propensity.service.predictions import PredictionService
 
 EVALUATION_FILE = "metrics.json"
@@ -28,25 +29,22 @@ HEADLINE_METRICS = (
 class ModelCatalog:
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         registry: Registry,
         predictions: PredictionService,
         artifacts: ArtifactStore,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._registry = registry
         self._predictions = predictions
         self._artifacts = artifacts
 
     def config(self, model: str) -> ModelConfig:
-        config = self._configs.get(model)
-        if config is None:
-            raise UnknownModelError(model)
-        return config
+        return self._configs.get(model)
 
     def summaries(self) -> list[dict[str, Any]]:
         out = []
-        for name, config in sorted(self._configs.items()):
+        for name, config in self._configs.configs().items():
             entry: dict[str, Any] = {
                 "name": name,
                 "title": config.title,
@@ -98,7 +96,7 @@ class ModelCatalog:
         }
 
     def history(self, model: str, limit: int) -> dict[str, Any]:
-        self.config(model)
+        self._configs.known(model)  # an archived model's versions stay listed
         champion = self._registry.get_champion(model)
         versions = self._registry.list_versions(model, limit=limit)
         return {

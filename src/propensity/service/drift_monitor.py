@@ -17,14 +17,14 @@ from typing import Any, Protocol, TypeVar
 
 from propensity.clock import now_iso
 from propensity.config import ModelConfig
-from propensity.errors import UnknownModelError
 from propensity.records import PredictionRecord
 from propensity.service.drift_reports import (
     REPORT_CONTENT_TYPE,
     DriftReports,
     drift_report_key,
 )
-from propensity.service.ports import ArtifactStore, DatasetStore, PredictionLog
+from propensity.service.model_configs import as_source
+from propensity.service.ports import ArtifactStore, DatasetStore, ModelConfigSource, PredictionLog
 
 STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_data"
@@ -84,7 +84,7 @@ class DriftMonitor:
 
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         predictions_log: PredictionLog,
         artifacts: ArtifactStore,
         *,
@@ -92,7 +92,7 @@ class DriftMonitor:
         analyser: DriftAnalyser[Any],
         clock: Callable[[], str] = now_iso,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._predictions_log = predictions_log
         self._artifacts = artifacts
         self._reports = DriftReports(artifacts, models=self._configs)
@@ -105,13 +105,10 @@ class DriftMonitor:
 
     @property
     def models(self) -> list[str]:
-        return sorted(self._configs)
+        return self._configs.names()
 
     def config(self, model: str) -> ModelConfig:
-        config = self._configs.get(model)
-        if config is None:
-            raise UnknownModelError(model)
-        return config
+        return self._configs.get(model)
 
     def reference(self, model: str) -> DriftReference:
         """The analyser's reference for ``model``, built once from the base dataset's bytes."""

@@ -8,7 +8,7 @@ standard library + domain modules: the predict function has no numpy, pandas or 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Container
 from typing import Any
 
 from propensity.errors import (
@@ -79,11 +79,12 @@ class DriftReports:
         self,
         artifacts: ArtifactStore,
         *,
-        models: Collection[str] | None = None,
+        models: Container[str] | None = None,
         is_missing: MissingPredicate = is_not_found,
     ) -> None:
         self._artifacts = artifacts
-        self._models = frozenset(models) if models is not None else None
+        # A list of names, or the function's ModelConfigSource (models added at run time).
+        self._models = models
         self._is_missing = is_missing
 
     def latest(self, model: str) -> dict[str, Any] | None:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from propensity.clock import now_iso
-from propensity.config import ModelConfig, config_for, parse_label
+from propensity.config import ModelConfig, parse_label
 from propensity.errors import ConflictError, InvalidInputError, NotFoundError
 from propensity.records import FeedbackRecord
 from propensity.service.features import validate_features
-from propensity.service.ports import FeedbackStore, PredictionLog
+from propensity.service.model_configs import as_source
+from propensity.service.ports import FeedbackStore, ModelConfigSource, PredictionLog
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -29,13 +30,13 @@ def _digest(*parts: str) -> str:
 class FeedbackService:
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         store: FeedbackStore,
         predictions: PredictionLog,
         *,
         clock: Callable[[], str] = now_iso,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._store = store
         self._predictions = predictions
         self._clock = clock
@@ -57,7 +58,7 @@ class FeedbackService:
         client's word, else "api") and ``subject`` (whose credential sent it) are its
         provenance: admins list, exclude and erase feedback by them.
         """
-        config = config_for(self._configs, model)
+        config = self._configs.get(model)  # an archived model takes no feedback (410)
         try:
             y = parse_label(label, config.target)
         except ValueError as exc:

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from propensity.clock import now_iso, parse_iso
-from propensity.config import ModelConfig, config_for
+from propensity.config import ModelConfig
 from propensity.errors import InvalidInputError
 from propensity.records import (
     FeedbackErasure,
@@ -25,7 +25,8 @@ from propensity.records import (
     FeedbackStamp,
 )
 from propensity.service import quarantine
-from propensity.service.ports import FeedbackCurationStore
+from propensity.service.model_configs import as_source
+from propensity.service.ports import FeedbackCurationStore, ModelConfigSource
 
 MAX_LIST = 500
 MAX_REASON = 500
@@ -87,19 +88,20 @@ def exclusion_view(exclusion: FeedbackExclusion, matches_now: int) -> dict[str, 
 class FeedbackCuration:
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         store: FeedbackCurationStore,
         *,
         clock: Callable[[], str] = now_iso,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._store = store
         self._clock = clock
         self._new_id = new_id
 
     def _known(self, model: str) -> None:
-        config_for(self._configs, model)
+        # Archived models too: their feedback can still be listed, excluded and erased.
+        self._configs.known(model)
 
     # --- provenance -----------------------------------------------------------------------
 

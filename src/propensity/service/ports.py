@@ -15,6 +15,8 @@ from propensity.records import (
     FeedbackExclusion,
     FeedbackRecord,
     FeedbackStamp,
+    ModelArchival,
+    ModelCatalogue,
     PredictionRecord,
     PromotionEvent,
     RetrainJob,
@@ -272,4 +274,62 @@ class Trainer(Protocol):
 class DriftCheck(Protocol):
     def refresh(self, model: str) -> Mapping[str, Any]:
         """Recompute and store the model's drift report; its ``drift`` key says if it drifted."""
+        ...
+
+
+class ModelConfigSource(Protocol):
+    """The models a function knows: packaged configs plus those added at run time.
+
+    ``get`` answers only models that are served (UnknownModelError, ModelArchivedError);
+    ``known`` also answers archived ones, whose versions stay readable.
+    """
+
+    def get(self, model: str) -> ModelConfig: ...
+
+    def known(self, model: str) -> ModelConfig: ...
+
+    def names(self) -> list[str]:
+        """The served models, sorted."""
+        ...
+
+    def configs(self) -> Mapping[str, ModelConfig]:
+        """The served models' configs, by name, sorted, as one read of the catalogue saw them."""
+        ...
+
+    def archival(self, model: str) -> ModelArchival | None: ...
+
+    def __contains__(self, model: object) -> bool: ...
+
+
+class ModelConfigStore(Protocol):
+    """Where configs added at run time, their datasets and the catalogue of them are kept."""
+
+    def read_catalogue(self) -> ModelCatalogue:
+        """The catalogue as stored now (an empty one, revision None, before the first write)."""
+        ...
+
+    def write_catalogue(self, catalogue: ModelCatalogue) -> None:
+        """Replace the catalogue; ConflictError when it changed since ``catalogue.revision``."""
+        ...
+
+    def read_config(self, model: str, sha256: str) -> bytes: ...
+
+    def put_config(self, model: str, sha256: str, body: bytes) -> None: ...
+
+    def dataset_source(self, model: str, sha256: str) -> str:
+        """The ``dataset.source`` a stored dataset is read by (what the retrain resolves)."""
+        ...
+
+    def put_dataset(self, model: str, sha256: str, body: bytes) -> None: ...
+
+    def dataset_upload_form(
+        self, model: str, upload_id: str, *, sha256: str, max_bytes: int, expires_seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        """A presigned POST (URL, fields) that stores a dataset file for ``model``."""
+        ...
+
+    def read_dataset_upload(
+        self, model: str, upload_id: str, max_bytes: int
+    ) -> tuple[bytes, dict[str, str]]:
+        """A posted dataset's first ``max_bytes`` bytes and metadata; NotFoundError if none."""
         ...

@@ -14,7 +14,7 @@ from propensity.errors import BatchTooLargeError, InvalidInputError, UnknownMode
 from propensity.records import ChampionAlias, PredictionRecord
 from propensity.scoring import Score, Scorer
 from propensity.service.champions import ChampionCache
-from propensity.service.ports import PredictionLog
+from propensity.service.ports import ModelConfigSource, PredictionLog
 
 TOP_REASONS = 3
 # A row holds a model's features (a few dozen) plus, in lenient mode, other fields that are
@@ -63,7 +63,7 @@ class PredictionService:
         champions: ChampionCache,
         log: PredictionLog,
         *,
-        models: Sequence[str],
+        models: Sequence[str] | ModelConfigSource,
         log_ttl_days: int,
         batch_limit: int,
         batch_log_rows: int = 25,
@@ -72,7 +72,10 @@ class PredictionService:
     ) -> None:
         self.champion_cache = champions
         self._log = log
-        self.models = tuple(models)
+        # The function's ModelConfigSource (models added at run time are served, archived ones
+        # refused with their reason), or fixed names (tests, the benchmark).
+        self._models: ModelConfigSource | None = None if isinstance(models, Sequence) else models
+        self._names = tuple(models) if isinstance(models, Sequence) else ()
         self._ttl = timedelta(days=log_ttl_days)
         self.batch_limit = batch_limit
         self.batch_log_rows = batch_log_rows
@@ -80,7 +83,9 @@ class PredictionService:
         self._new_id = new_id
 
     def champion(self, model: str) -> tuple[ChampionAlias, Scorer]:
-        if model not in self.models:
+        if self._models is not None:
+            self._models.get(model)
+        elif model not in self._names:
             raise UnknownModelError(model)
         return self.champion_cache.get(model)
 

@@ -12,18 +12,19 @@ from dataclasses import asdict
 from typing import Any
 
 from propensity.clock import now_iso
-from propensity.config import ModelConfig, config_for
+from propensity.config import ModelConfig
 from propensity.errors import ArtifactError, ConflictError
 from propensity.records import ChampionAlias, PromotionEvent, RetrainJob
 from propensity.service.artifacts import load_verified
 from propensity.service.feedback_admin import FeedbackCuration
-from propensity.service.ports import ArtifactStore, JobStore, Registry
+from propensity.service.model_configs import as_source
+from propensity.service.ports import ArtifactStore, JobStore, ModelConfigSource, Registry
 
 
 class RegistryAdmin:
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         registry: Registry,
         artifacts: ArtifactStore,
         jobs: JobStore,
@@ -31,7 +32,7 @@ class RegistryAdmin:
         clock: Callable[[], str] = now_iso,
         curation: FeedbackCuration | None = None,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._registry = registry
         self._artifacts = artifacts
         self._jobs = jobs
@@ -46,7 +47,12 @@ class RegistryAdmin:
         return self._curation
 
     def _known(self, model: str) -> None:
-        config_for(self._configs, model)
+        """A model whose records may be read: served or archived (its versions are kept)."""
+        self._configs.known(model)
+
+    def _served(self, model: str) -> None:
+        """A model that may change: archived ones are not promoted, rolled back or retrained."""
+        self._configs.get(model)
 
     def versions(self, model: str, limit: int = 50) -> dict[str, Any]:
         self._known(model)
@@ -76,7 +82,7 @@ class RegistryAdmin:
         ``expected_revision`` (the alias revision the operator saw) makes two racing promotions
         resolve to one winner; without it the current revision is read and used.
         """
-        self._known(model)
+        self._served(model)
         record = self._registry.get_version(model, version)
         self._verify_scorecard(record.scorecard_key, record.artifacts.get("scorecard.json", ""))
         current = self._registry.get_champion(model)
@@ -101,7 +107,7 @@ class RegistryAdmin:
 
     def rollback(self, model: str, *, actor: str, reason: str = "") -> ChampionAlias:
         """Back to the champion before the current one."""
-        self._known(model)
+        self._served(model)
         current = self._registry.get_champion(model)
         if current is None or not current.previous_version:
             raise ConflictError(f"model {model!r} has no previous champion to roll back to")
@@ -126,7 +132,7 @@ class RegistryAdmin:
             raise ConflictError(f"{exc}: refusing to serve it") from exc
 
     def request_retrain(self, model: str, *, actor: str) -> RetrainJob:
-        self._known(model)
+        self._served(model)
         now = self._clock()
         job = RetrainJob(uuid.uuid4().hex, model, "queued", now, actor, updated_at=now)
         self._jobs.put_job(job)

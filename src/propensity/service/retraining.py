@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from propensity.clock import iso, parse_iso, utc_now
-from propensity.config import ModelConfig, config_for
+from propensity.config import ModelConfig
 from propensity.errors import (
+    ModelArchivedError,
     PropensityError,
     RetrainBusyError,
 )
@@ -32,12 +33,14 @@ from propensity.records import (
 )
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
+from propensity.service.model_configs import as_source
 from propensity.service.ports import (
     ArtifactStore,
     DatasetStore,
     DriftCheck,
     FeedbackStore,
     JobStore,
+    ModelConfigSource,
     Registry,
     RetrainLock,
     Trainer,
@@ -60,7 +63,7 @@ JOB_LOOKBACK_VERSIONS = 25
 class RetrainOrchestrator:
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         registry: Registry,
         artifacts: ArtifactStore,
         feedback: FeedbackStore,
@@ -77,7 +80,7 @@ class RetrainOrchestrator:
         job_timeout_seconds: int = 900,
         clock: Callable[[], str] | None = None,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._registry = registry
         self._artifacts = artifacts
         self._feedback = feedback
@@ -96,10 +99,11 @@ class RetrainOrchestrator:
 
     @property
     def models(self) -> list[str]:
-        return sorted(self._configs)
+        """The served models: the schedule and the bootstrap skip archived ones."""
+        return self._configs.names()
 
     def config(self, model: str) -> ModelConfig:
-        return config_for(self._configs, model)
+        return self._configs.get(model)
 
     def pending_feedback(self, model: str) -> int:
         """Feedback rows (items and upload rows) stored since the last version consumed them."""
@@ -122,7 +126,12 @@ class RetrainOrchestrator:
 
     def retrain_if_due(self, model: str, *, trigger: str) -> RetrainOutcome | None:
         """Retrain when the model's pending feedback reached its ``min_feedback``."""
-        threshold = self.min_feedback(self.config(model).name)  # UnknownModelError first
+        try:
+            threshold = self.min_feedback(self.config(model).name)  # UnknownModelError first
+        except ModelArchivedError as exc:
+            # Its counter can still move (a label sent just before): never a poison record.
+            log.info("%s; its feedback is not trained on", exc)
+            return None
         pending = self.pending_feedback(model)
         if pending < threshold:
             log.info("%s: %d pending feedback, below min_feedback; nothing to do", model, pending)

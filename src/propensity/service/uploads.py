@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from propensity.clock import now_iso
-from propensity.config import ModelConfig, config_for
+from propensity.config import ModelConfig
 from propensity.errors import InvalidInputError, Problem, UploadInvalidError
-from propensity.service.ports import ArtifactStore, IncomingUploads, UploadStore
+from propensity.service.model_configs import as_source
+from propensity.service.ports import (
+    ArtifactStore,
+    IncomingUploads,
+    ModelConfigSource,
+    UploadStore,
+)
 from propensity.tabular import MAX_COLUMNS, parse_labelled_csv
 
 __all__ = [
@@ -75,21 +81,21 @@ class UploadService:
 
     def __init__(
         self,
-        configs: Mapping[str, ModelConfig],
+        configs: ModelConfigSource | Mapping[str, ModelConfig],
         artifacts: ArtifactStore,
         uploads: UploadStore,
         *,
         incoming: IncomingUploads | None = None,
         clock: Callable[[], str] = now_iso,
     ) -> None:
-        self._configs = dict(configs)
+        self._configs = as_source(configs)
         self._artifacts = artifacts
         self._uploads = uploads
         self._incoming = incoming
         self._clock = clock
 
     def _config(self, model: str) -> ModelConfig:
-        return config_for(self._configs, model)
+        return self._configs.get(model)
 
     @staticmethod
     def key(model: str, upload_id: str) -> str:

@@ -99,6 +99,18 @@ def _scan(dynamodb: Any, table: str) -> list[str]:
     return sorted(items)
 
 
+@pytest.fixture(autouse=True)
+def no_model_stays_archived(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The admin routes archive models when called with a good credential (the fuzzer, the
+    positive controls): no test may see a model another test archived."""
+    yield
+    if "api" in request.fixturenames:
+        api: Api = request.getfixturevalue("api")
+        boto3.client("s3").delete_object(
+            Bucket=api.stack.names["ArtifactsBucket"], Key="model-configs/catalogue.json"
+        )
+
+
 @pytest.fixture(scope="module")
 def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
     """All routers in one app on a template-made moto stack, both v1 champions published."""
@@ -107,6 +119,9 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
         stack = Stack(parameters=SMALL_BATCHES)
         stack.create_resources(boto3.client("dynamodb"), boto3.client("s3"))
         apply_environment(env, stack, base=AWS_ENV)
+        # Every request reads the model catalogue: an archive a test made (a fuzzed or positive-
+        # control POST /models/{model}/archive) is undone for the next test by deleting it.
+        env.setenv("MODEL_CONFIG_REFRESH_SECONDS", "0")
         metrics.clear_metrics()
         _publish(stack, trained)
         predict = predict_services(PredictSettings())  # type: ignore[call-arg]
@@ -121,6 +136,7 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
             admin=admin.admin,
             authenticator=admin.authenticator,
             uploads=admin.uploads,
+            models=admin.models,
         )
         app = create_app(services, all_routers())
         # A server fault must come back as the generic 500 body, not as a raised exception.

@@ -173,7 +173,7 @@ class UploadTicket(BaseModel):
     complete: str = Field(description="POST here (relative to the model) once the file is sent")
 
 
-def _model_identity(model: ModelName, identity: Identity) -> AdminIdentity:
+def model_identity(model: ModelName, identity: Identity) -> AdminIdentity:
     """The credential, checked for the path's model as a dependency: a credential for another
     model is refused (403) before a required body is validated (422)."""
     identity.require(model)
@@ -185,7 +185,7 @@ def _model_identity(model: ModelName, identity: Identity) -> AdminIdentity:
     status_code=201,
     response_model=UploadTicket,
     responses=BODY_RESPONSES,
-    dependencies=[Depends(_model_identity)],
+    dependencies=[Depends(model_identity)],
 )
 def start_upload(
     model: ModelName,
