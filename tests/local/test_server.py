@@ -124,7 +124,7 @@ def test_cors_configuration_comes_from_the_template(template_stack: Stack) -> No
     cors = cors_configuration(template_stack)
     assert cors is not None
     assert cors.allow_origins == ("http://localhost:8000",)
-    assert cors.allow_methods == ("GET", "POST", "DELETE", "OPTIONS")
+    assert cors.allow_methods == ("GET", "POST", "PUT", "DELETE", "OPTIONS")
     assert cors.allow_headers == (
         "content-type",
         "authorization",
@@ -220,7 +220,7 @@ def test_cors_preflight_is_answered_by_the_api(stack: LocalStack) -> None:
     # Then API Gateway's answer from the template's CorsConfiguration, without the function
     assert status == 204 and body == b""
     assert headers["access-control-allow-origin"] == "http://localhost:8000"
-    assert headers["access-control-allow-methods"] == "GET,POST,DELETE,OPTIONS"
+    assert headers["access-control-allow-methods"] == "GET,POST,PUT,DELETE,OPTIONS"
     assert headers["access-control-allow-headers"] == (
         "content-type,authorization,idempotency-key,x-admin-token"
     )
