@@ -14,7 +14,7 @@ from propensity.errors import StorageError, UnauthorizedError
 from propensity.service.admin_auth import ALL_MODELS, AdminAuthenticator
 from propensity.service.revocations import RevocationList
 from propensity.service.tokens import CLOCK_SKEW_SECONDS, TokenClaims, audience, encode, signing_key
-from tests.support.fakes import FakeRevocations
+from tests.support.fake_credentials import FakeRevocations
 from tests.unit.service.conftest import FakeClock
 
 SECRET = "unit-admin-secret-0123456789"

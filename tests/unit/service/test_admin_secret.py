@@ -8,7 +8,7 @@ import pytest
 from propensity.errors import StorageError, UnauthorizedError
 from propensity.service.admin_auth import AdminAuthenticator
 from propensity.service.admin_secret import AdminSecret
-from tests.support.fakes import FakeSecret
+from tests.support.fake_credentials import FakeSecret
 from tests.unit.service.conftest import FakeClock
 
 OLD = "old-admin-secret-0123456789"

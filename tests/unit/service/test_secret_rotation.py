@@ -12,7 +12,7 @@ from propensity.service.secret_rotation import (
     SecretRotation,
     new_admin_secret,
 )
-from tests.support.fakes import FakeRotatingSecret
+from tests.support.fake_credentials import FakeRotatingSecret
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-AbCdEf"
 OLD = "deployed-admin-secret-0123456789"
