@@ -9,7 +9,13 @@ from typing import Any
 from mangum import Mangum
 
 from propensity.api.app import create_app
-from propensity.api.routes import admin, admin_feedback, admin_models, admin_tokens
+from propensity.api.routes import (
+    admin,
+    admin_challengers,
+    admin_feedback,
+    admin_models,
+    admin_tokens,
+)
 from propensity.observability import observed_http
 from propensity.roots.admin import admin_services
 from propensity.settings import AdminSettings
@@ -17,7 +23,13 @@ from propensity.settings import AdminSettings
 settings = AdminSettings()  # type: ignore[call-arg]  # values come from the environment
 app = create_app(
     admin_services(settings),
-    [admin.router, admin_feedback.router, admin_models.router, admin_tokens.router],
+    [
+        admin.router,
+        admin_challengers.router,
+        admin_feedback.router,
+        admin_models.router,
+        admin_tokens.router,
+    ],
     root_path=settings.api_base_path,
 )
 asgi = Mangum(app, lifespan="off", api_gateway_base_path=settings.api_base_path or "/")

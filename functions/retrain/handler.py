@@ -47,7 +47,8 @@ def _on_feedback_table_record(record: DynamoDBRecord) -> None:
 
 
 def _trigger(event: dict[str, Any]) -> str | None:
-    """What a non-stream event asks for: the EventBridge schedule, or the bootstrap command."""
+    """What a non-stream event asks for: the EventBridge schedule, the bootstrap command, or
+    the challenger kill switch (its schedule, or its alarm going into ALARM)."""
     records = event.get("Records")
     if isinstance(records, list) and records and records[0].get("eventSource") == "aws:dynamodb":
         return "stream"
@@ -55,6 +56,11 @@ def _trigger(event: dict[str, Any]) -> str | None:
         return "schedule"
     if event.get("trigger") == "bootstrap":
         return "bootstrap"
+    if event.get("trigger") == "challenger-guard":
+        return "challenger-guard"
+    if event.get("detail-type") == "CloudWatch Alarm State Change":
+        state = (event.get("detail") or {}).get("state") or {}
+        return "challenger-guard" if state.get("value") == "ALARM" else "ignored-alarm"
     return None
 
 
@@ -78,5 +84,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if trigger == "bootstrap":
         outcomes = orchestrator.bootstrap()
         return {"status": "ok", "trigger": trigger, "outcomes": [asdict(o) for o in outcomes]}
+    if trigger == "challenger-guard":
+        reviews = orchestrator.review_trials(guard_only=True)
+        metrics.add_metric(
+            name="ChallengersKilled", unit="Count", value=sum(r.action == "killed" for r in reviews)
+        )
+        return {"status": "ok", "trigger": trigger, "reviews": [asdict(r) for r in reviews]}
+    if trigger == "ignored-alarm":
+        return {"status": "ignored", "reason": "the alarm left the ALARM state"}
     logger.warning("unrecognised event ignored", extra={"keys": sorted(event)})
     return {"status": "ignored", "reason": "not a stream, schedule or bootstrap event"}

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from propensity.config_challenger import ChallengerConfig
 from propensity.config_chat import ChatConfig
 from propensity.errors import ConfigError, UnknownModelError
 
@@ -269,6 +270,7 @@ class ModelConfig(_Strict):
     split: SplitConfig = SplitConfig()
     threshold: ThresholdConfig = ThresholdConfig()
     promotion: PromotionConfig = PromotionConfig()
+    challenger: ChallengerConfig = ChallengerConfig()
     feedback: FeedbackConfig = FeedbackConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     drift: DriftConfig = DriftConfig()

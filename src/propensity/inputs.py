@@ -80,3 +80,19 @@ class TrainingSet:
             "uploads": [u["sha256"] for u in lineage["uploads"]],
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveLabels:
+    """A challenger trial's live evidence: predictions both models scored, with the label
+    feedback later gave them (``service.challenger_trials``), as parallel columns."""
+
+    prediction_ids: tuple[str, ...]
+    labels: tuple[int, ...]
+    champion: tuple[float, ...]  # the champion's probability of each
+    challenger: tuple[float, ...]
+    # Each categorical feature's logged values, for the slice checks.
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-VersionStatus = Literal["candidate", "promoted", "rejected", "retired"]
+# "challenger": passed the offline gate and is on trial against live traffic.
+VersionStatus = Literal["candidate", "challenger", "promoted", "rejected", "retired"]
 Trigger = Literal["bootstrap", "stream", "schedule", "drift", "admin", "upload"]
 # The routes feedback arrives by (FeedbackRecord.source); admins filter and exclude by them.
 FeedbackSource = Literal["api", "dashboard", "chat", "batch", "upload"]
@@ -25,6 +26,11 @@ class PredictionRecord:
     expires_at: int
     # Where the request came from (api, batch, chat, dashboard): drift reads chosen sources only.
     source: str = "api"
+    # During a challenger trial: every version that scored the row → its probability (the
+    # answering ``version`` included), what scoring the challenger raised, and how long it took.
+    scores: dict[str, float] = field(default_factory=dict)
+    challenger_error: str = ""
+    challenger_micros: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,18 @@ class VersionRecord:
 
 
 @dataclass(frozen=True)
+class ChallengerPointer:
+    """The version on trial, as the champion alias carries it: one read serves both."""
+
+    version: str
+    scorecard_key: str
+    scorecard_sha256: str
+    mode: Literal["shadow", "canary"]
+    fraction: float  # of callers the challenger answers (0 in shadow)
+    started_at: str
+
+
+@dataclass(frozen=True)
 class ChampionAlias:
     model: str
     version: str
@@ -138,6 +156,35 @@ class ChampionAlias:
     previous_version: str | None = None
     reason: str = ""
     actor: str = ""
+    challenger: ChallengerPointer | None = None
+
+
+TrialStatus = Literal["active", "promoted", "rolled_back", "expired", "killed", "superseded"]
+
+
+@dataclass(frozen=True)
+class ChallengerTrial:
+    """A challenger's trial on live traffic: how it was set up, what was measured, the verdict.
+
+    ``live`` holds the latest live comparison (refreshed by every scheduled run while active);
+    ``evidence`` the numbers the final decision was made on, with every guard.
+    """
+
+    model: str
+    version: str
+    champion_version: str
+    mode: Literal["shadow", "canary"]
+    fraction: float
+    started_at: str
+    expires_at: str
+    min_live_labels: int
+    feedback_seq: int  # the model's committed feedback number when the trial began
+    started_by: str
+    status: TrialStatus = "active"
+    decided_at: str = ""
+    reason: str = ""
+    live: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -270,6 +317,8 @@ class RetrainOutcome:
     metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     feedback_rows: int
+    # The challenger mode it went on trial in ("shadow", "canary"); "" when decided here.
+    trial: str = ""
 
 
 @dataclass(frozen=True)

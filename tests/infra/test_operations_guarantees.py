@@ -235,12 +235,25 @@ def test_the_retrain_role_has_no_managed_crud_policy() -> None:
     assert all("Statement" in p for p in policies), policies
 
 
-def test_the_prediction_log_index_projects_what_the_drift_window_reads() -> None:
-    # Given what the prediction-log adapter writes and reads back for a logged prediction
+def test_the_prediction_log_index_projects_what_the_drift_window_and_kill_switch_read() -> None:
+    # Given what the prediction-log adapter writes and reads back for a logged prediction scored
+    # during a challenger trial (the most it ever writes)
     from propensity.adapters.predictions import _to_item
     from propensity.records import PredictionRecord
 
-    record = PredictionRecord("p1", "bank", "v1", "2026-12-02T00:00:00.000+00:00", {}, 0.5, 1, 9)
+    record = PredictionRecord(
+        "p1",
+        "bank",
+        "v1",
+        "2026-12-02T00:00:00.000+00:00",
+        {},
+        0.5,
+        1,
+        9,
+        scores={"v1": 0.5, "v2": 0.4},
+        challenger_error="ValueError",
+        challenger_micros=12.0,
+    )
     written = set(_to_item(record))
     # Then the by_model index projects exactly those attributes beyond the keys it has anyway
     table = RESOURCES["PredictionsTable"]["Properties"]

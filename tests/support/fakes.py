@@ -122,6 +122,9 @@ class FakePredictionLog:
             raise NotFoundError(prediction_id)
         return self.records[prediction_id]
 
+    def get_many(self, prediction_ids: Sequence[str]) -> list[PredictionRecord]:
+        return [self.records[i] for i in prediction_ids if i in self.records]
+
     def recent(
         self, model: str, limit: int, *, sources: Collection[str] | None = None
     ) -> list[PredictionRecord]:

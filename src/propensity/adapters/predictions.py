@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
 from propensity.adapters.errors import translate
+from propensity.adapters.feedback_curation import BATCH_GET, UNPROCESSED_ATTEMPTS, backoff
 from propensity.errors import NotFoundError, StorageError
 from propensity.records import PredictionRecord
 
@@ -58,6 +59,26 @@ class DynamoPredictionLog:
             raise NotFoundError(f"prediction {prediction_id!r} does not exist")
         return _from_item(dynamo.from_item(item))
 
+    def get_many(self, prediction_ids: Sequence[str]) -> list[PredictionRecord]:
+        found: list[PredictionRecord] = []
+        for start in range(0, len(prediction_ids), BATCH_GET):
+            keys = [{"prediction_id": {"S": i}} for i in prediction_ids[start : start + BATCH_GET]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+                try:
+                    response = self._db.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise translate(exc, f"prediction log {self.table}") from exc
+                items = response.get("Responses", {}).get(self.table, [])
+                found.extend(_from_item(dynamo.from_item(i)) for i in items)
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                if attempt == UNPROCESSED_ATTEMPTS:
+                    raise StorageError(f"prediction log {self.table}: reads left unprocessed")
+                backoff(attempt)
+        return found
+
     def recent(
         self, model: str, limit: int, *, sources: Collection[str] | None = None
     ) -> list[PredictionRecord]:
@@ -103,6 +124,10 @@ def _to_item(record: PredictionRecord) -> dict[str, Any]:
             "prediction": record.prediction,
             "expires_at": record.expires_at,
             "source": record.source,
+            # Only during a trial: a prediction without a challenger stores nothing more.
+            "scores": record.scores or None,
+            "challenger_error": record.challenger_error or None,
+            "challenger_micros": record.challenger_micros,
         }
     )
 
@@ -118,4 +143,9 @@ def _from_item(item: dict[str, Any]) -> PredictionRecord:
         prediction=int(item["prediction"]),
         expires_at=int(item["expires_at"]),
         source=str(item.get("source", "api")),
+        scores={str(k): float(v) for k, v in dict(item.get("scores") or {}).items()},
+        challenger_error=str(item.get("challenger_error", "")),
+        challenger_micros=(
+            None if item.get("challenger_micros") is None else float(item["challenger_micros"])
+        ),
     )

@@ -1,13 +1,16 @@
 """The model registry in DynamoDB: versions, the champion alias, promotion history.
 
 One item collection per model (``model`` hash key), told apart by the ``record`` range key:
-``VERSION#000012``, ``ALIAS#champion``, ``PROMOTION#<time>#<version>``.
+``VERSION#000012``, ``ALIAS#champion``, ``PROMOTION#<time>#<version>``, ``TRIAL#<version>``
+(``adapters.challengers``). The alias carries the challenger on trial, if any, so that one read
+serves both; a promotion rewrites the alias whole, which ends any trial with it.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,7 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from propensity.adapters import dynamo
 from propensity.adapters.errors import error_code, translate
 from propensity.errors import ConflictError, NotFoundError
-from propensity.records import ChampionAlias, PromotionEvent, VersionRecord, VersionStatus
+from propensity.records import (
+    ChallengerPointer,
+    ChampionAlias,
+    PromotionEvent,
+    VersionRecord,
+    VersionStatus,
+)
 from propensity.versions import version_number
 
 if TYPE_CHECKING:
@@ -63,6 +72,7 @@ class DynamoRegistry:
             previous_version=item.get("previous_version"),
             reason=item.get("reason", ""),
             actor=item.get("actor", ""),
+            challenger=_pointer(item.get("challenger")),
         )
 
     def get_version(self, model: str, version: str) -> VersionRecord:
@@ -138,9 +148,15 @@ class DynamoRegistry:
             raise translate(exc, f"registry {model}/{version}") from exc
 
     def promote(
-        self, record: VersionRecord, *, expected_revision: int | None, event: PromotionEvent
+        self,
+        record: VersionRecord,
+        *,
+        expected_revision: int | None,
+        event: PromotionEvent,
+        also: Sequence[dict[str, Any]] = (),
     ) -> ChampionAlias:
-        """Move the alias with optimistic locking; the history row is in the same transaction."""
+        """Move the alias with optimistic locking; the history row is in the same transaction,
+        and so are ``also``'s items (a trial's verdict, ``adapters.challengers``)."""
         sha = record.artifacts.get("scorecard.json", "")
         alias = ChampionAlias(
             model=record.model,
@@ -207,6 +223,7 @@ class DynamoRegistry:
                         }
                     },
                     {"Put": {"TableName": self.table, "Item": history_item}},
+                    *also,  # type: ignore[list-item]  # built by adapters.challengers
                 ]
             )
         except ClientError as exc:
@@ -281,6 +298,19 @@ class DynamoRetrainLock:
                 raise translate(exc, f"retrain lock of {model}") from exc
         except BotoCoreError as exc:
             raise translate(exc, f"retrain lock of {model}") from exc
+
+
+def _pointer(item: Any) -> ChallengerPointer | None:
+    if not isinstance(item, dict):
+        return None
+    return ChallengerPointer(
+        version=item["version"],
+        scorecard_key=item["scorecard_key"],
+        scorecard_sha256=item["scorecard_sha256"],
+        mode=item["mode"],
+        fraction=float(item["fraction"]),
+        started_at=item["started_at"],
+    )
 
 
 def _version_from_item(item: dict[str, Any]) -> VersionRecord:

@@ -24,6 +24,7 @@ def all_routers() -> tuple[APIRouter, ...]:
     """Every router of the API, in the order ``/openapi.json`` documents them."""
     from propensity.api.routes import (
         admin,
+        admin_challengers,
         admin_feedback,
         admin_models,
         admin_tokens,
@@ -37,6 +38,7 @@ def all_routers() -> tuple[APIRouter, ...]:
         predict.router,
         feedback.router,
         admin.router,
+        admin_challengers.router,
         admin_feedback.router,
         admin_models.router,
         admin_tokens.router,

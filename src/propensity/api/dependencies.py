@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     # and FastAPI reads only the parameters (a Request) of these dependency functions.
     from propensity.service.admin_auth import AdminAuthenticator, AdminIdentity, JwtPrincipal
     from propensity.service.catalog import ModelCatalog
+    from propensity.service.challenger_trials import ChallengerTrials
     from propensity.service.drift_reports import DriftReports
     from propensity.service.feedback import FeedbackService
     from propensity.service.model_admin import ModelAdmin
@@ -37,6 +38,7 @@ class Services:
     uploads: UploadService | None = None
     drift: DriftReports | None = None
     models: ModelAdmin | None = None
+    trials: ChallengerTrials | None = None
 
 
 def _services(request: Request) -> Services:
@@ -74,6 +76,10 @@ def drift_reports(request: Request) -> DriftReports:
 
 def uploads(request: Request) -> UploadService:
     return _wired(_services(request).uploads, "uploads")
+
+
+def trials(request: Request) -> ChallengerTrials:
+    return _wired(_services(request).trials, "challenger trials")
 
 
 def model_admin(request: Request) -> ModelAdmin:

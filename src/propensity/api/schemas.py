@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -60,6 +60,11 @@ class PredictionOut(BaseModel):
         default=True,
         description="in the prediction log, so feedback may name its prediction_id (always, "
         "except batch rows beyond BATCH_LOG_ROWS: send their features as feedback instead)",
+    )
+    answered_by: Literal["champion", "challenger"] = Field(
+        default="champion",
+        description="which model answered: during a canary trial, a sticky share of callers "
+        "is answered by the challenger (``version`` names it)",
     )
 
 

@@ -19,6 +19,12 @@ from propensity.service.predictions import PredictionService
 from propensity.settings import PredictSettings
 
 
+def challenger_scored(failed: bool) -> None:
+    count("ChallengerScorings")()
+    if failed:
+        count("ChallengerErrors")()
+
+
 def predict_services(settings: PredictSettings) -> Services:
     configs = model_config_source(settings)
     # One DynamoDB client for the registry and the prediction log: a second client would cost
@@ -40,6 +46,8 @@ def predict_services(settings: PredictSettings) -> Services:
         log_ttl_days=settings.prediction_log_ttl_days,
         batch_limit=settings.batch_limit,
         batch_log_rows=settings.batch_log_rows,
+        # ChallengerScorings/ChallengerErrors: the ChallengerErrorRateAlarm's metric math.
+        on_challenger=challenger_scored,
     )
     return Services(
         default_model=settings.default_model,

@@ -5,6 +5,7 @@ No FastAPI: the retrain function serves no HTTP (a test reads the import closure
 
 from __future__ import annotations
 
+from propensity.adapters.challengers import DynamoTrials
 from propensity.adapters.datasets import BucketDatasets
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.feedback_log import DynamoFeedbackLog
@@ -13,12 +14,15 @@ from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.adapters.snapshot_store import BucketSnapshots
 from propensity.roots import model_config_source
+from propensity.service.challenger_trials import ChallengerTrials
 from propensity.service.drift_monitor import DriftMonitor
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.service.training_snapshot import TrainingSnapshots
+from propensity.service.trial_review import TrialReviewer
 from propensity.settings import RetrainSettings
 from propensity.training.candidate import SklearnTrainer
 from propensity.training.drift_window import TrainingDriftAnalyser
+from propensity.training.live_evidence import LiveEvidence
 
 
 def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
@@ -26,16 +30,23 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
     artifacts = ObjectStore(settings.artifacts_bucket)
     datasets = BucketDatasets(artifacts, settings.datasets_prefix)
     feedback = DynamoFeedbackStore(settings.feedback_table)
+    registry = DynamoRegistry(settings.registry_table)
+    predictions = DynamoPredictionLog(settings.predictions_table)
+    # Its own log for the trials: the snapshot's tallies what a retrain read, for its lineage.
+    feedback_log = DynamoFeedbackLog(settings.feedback_table)
+    trials = ChallengerTrials(
+        configs, registry, DynamoTrials(settings.registry_table), feedback_log
+    )
     drift = DriftMonitor(
         configs,
-        DynamoPredictionLog(settings.predictions_table),
+        predictions,
         artifacts,
         datasets=datasets,
         analyser=TrainingDriftAnalyser(),
     )
     return RetrainOrchestrator(
         configs,
-        DynamoRegistry(settings.registry_table),
+        registry,
         artifacts,
         feedback,
         datasets=datasets,
@@ -46,6 +57,10 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
         drift=drift,
         snapshots=TrainingSnapshots(
             BucketSnapshots(settings.artifacts_bucket), DynamoFeedbackLog(settings.feedback_table)
+        ),
+        trials=trials,
+        reviewer=TrialReviewer(
+            configs, registry, trials, predictions, feedback_log, LiveEvidence()
         ),
         min_feedback=settings.retrain_min_feedback,
         job_timeout_seconds=settings.retrain_timeout_seconds,

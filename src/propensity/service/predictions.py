@@ -1,8 +1,9 @@
-"""Scoring requests with the champion and logging every prediction."""
+"""Scoring requests with the champion (and a challenger on trial) and logging every prediction."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -10,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from propensity.clock import utc_now
+from propensity.config_challenger import ChallengerConfig
 from propensity.errors import BatchTooLargeError, InvalidInputError, UnknownModelError
 from propensity.records import ChampionAlias, PredictionRecord
 from propensity.scoring import Score, Scorer
+from propensity.service.challenger_routing import Breaker, caller_key, share
 from propensity.service.champions import ChampionCache
 from propensity.service.ports import ModelConfigSource, PredictionLog
 
@@ -39,6 +42,8 @@ class Prediction:
     # Whether the prediction log holds it, so that feedback may name it by prediction_id (every
     # single prediction is logged; a batch logs a bounded sample of its rows).
     logged: bool = True
+    # Which model answered: the champion, or (a canary's share of callers) the challenger.
+    answered_by: str = "champion"
     # The model's target column (e.g. is_ultra): names the seed-compatible probability field.
     target_column: str = ""
 
@@ -57,6 +62,16 @@ class Prediction:
 _ANSWER_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "target_column")
 
 
+@dataclass(frozen=True)
+class _TrialScore:
+    version: str  # the challenger's
+    scorer: Scorer
+    answer: Score | None  # the challenger's score when it answers this row
+    scores: dict[str, float]  # version → probability, champion and (unless it raised) challenger
+    error: str
+    micros: float
+
+
 class PredictionService:
     def __init__(
         self,
@@ -69,6 +84,7 @@ class PredictionService:
         batch_log_rows: int = 25,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        on_challenger: Callable[[bool], None] | None = None,
     ) -> None:
         self.champion_cache = champions
         self._log = log
@@ -81,13 +97,26 @@ class PredictionService:
         self.batch_log_rows = batch_log_rows
         self._clock = clock
         self._new_id = new_id
+        self._breakers: dict[tuple[str, str], Breaker] = {}
+        # Told of every challenger scoring (True: it raised): the kill switch's alarm counts them.
+        self._on_challenger = on_challenger
+
+    def _trial_config(self, model: str) -> ChallengerConfig:
+        if self._models is not None:
+            return self._models.get(model).challenger
+        if model not in self._names:
+            raise UnknownModelError(model)
+        return ChallengerConfig()
 
     def champion(self, model: str) -> tuple[ChampionAlias, Scorer]:
-        if self._models is not None:
-            self._models.get(model)
-        elif model not in self._names:
-            raise UnknownModelError(model)
+        self._trial_config(model)
         return self.champion_cache.get(model)
+
+    def _breaker(self, model: str, version: str, config: ChallengerConfig) -> Breaker:
+        breaker = self._breakers.get((model, version))
+        if breaker is None:
+            breaker = self._breakers[(model, version)] = Breaker(config.kill_switch)
+        return breaker
 
     def predict(
         self,
@@ -96,9 +125,16 @@ class PredictionService:
         *,
         strict: bool = True,
         source: str = "api",
+        headers: Mapping[str, str] | None = None,
     ) -> Prediction:
+        """``headers``: the request's, where a canary reads the caller key its config names."""
         return self.predict_many(
-            model, [features], strict=strict, field_prefix="features", source=source
+            model,
+            [features],
+            strict=strict,
+            field_prefix="features",
+            source=source,
+            headers=headers,
         )[0]
 
     def predict_batch(
@@ -125,11 +161,13 @@ class PredictionService:
         strict: bool,
         field_prefix: str,
         source: str = "api",
+        headers: Mapping[str, str] | None = None,
     ) -> list[Prediction]:
-        alias, scorer = self.champion(model)
-        target = scorer.target
-        labels = (target.negative_label, target.positive_label)
-        target_column = target.column
+        trial_config = self._trial_config(model)
+        alias, scorer, challenger = self.champion_cache.serving(model)
+        pointer = alias.challenger if challenger is not None else None
+        target_column = scorer.target.column
+        caller = (headers or {}).get(trial_config.caller_header.lower()) if headers else None
         now = self._clock()
         timestamp = now.isoformat(timespec="milliseconds")
         expires_at = int((now + self._ttl).timestamp())
@@ -148,30 +186,42 @@ class PredictionService:
         sampled = self._logged_ids(ids) if source == "batch" else set(ids)
         predictions: list[Prediction] = []
         records: list[PredictionRecord] = []
-        for prediction_id, (row, score) in zip(ids, scored, strict=True):
+        for prediction_id, (row, champion_score) in zip(ids, scored, strict=True):
+            trial = (
+                self._trial(model, row, caller, alias, challenger, trial_config, champion_score)
+                if pointer is not None and challenger is not None
+                else None
+            )
+            version, answering, score = alias.version, scorer, champion_score
+            if trial is not None and trial.answer is not None:
+                version, answering, score = trial.version, trial.scorer, trial.answer
             if prediction_id in sampled:
                 records.append(
                     PredictionRecord(
                         prediction_id,
                         model,
-                        alias.version,
+                        version,
                         timestamp,
                         {name: row.get(name) for name in scorer.feature_names},
                         score.probability,
                         score.prediction,
                         expires_at,
                         source,
+                        scores=trial.scores if trial else {},
+                        challenger_error=trial.error if trial else "",
+                        challenger_micros=trial.micros if trial else None,
                     )
                 )
+            labels = (answering.target.negative_label, answering.target.positive_label)
             predictions.append(
                 Prediction(
                     prediction_id=prediction_id,
                     model=model,
-                    version=alias.version,
+                    version=version,
                     probability=score.probability,
                     prediction=score.prediction,
                     label=labels[score.prediction],
-                    threshold=scorer.threshold,
+                    threshold=answering.threshold,
                     timestamp=timestamp,
                     reasons=[
                         {
@@ -186,9 +236,49 @@ class PredictionService:
                     unknown=list(score.unknown),
                     ignored=list(score.ignored),
                     logged=prediction_id in sampled,
+                    answered_by="champion" if answering is scorer else "challenger",
                     target_column=target_column,
                 )
             )
         # Logged before answering: a prediction_id the caller sees can always take feedback.
         self._log.put_many(records)
         return predictions
+
+    def _trial(
+        self,
+        model: str,
+        row: Mapping[str, Any],
+        caller: str | None,
+        alias: ChampionAlias,
+        challenger: Scorer,
+        config: ChallengerConfig,
+        champion: Score,
+    ) -> _TrialScore:
+        """The challenger's score of a row the champion scored, and whether it answers.
+
+        What scoring with the challenger raises is recorded, never raised: the champion's
+        answer stands, and the kill switch counts it.
+        """
+        pointer = alias.challenger
+        assert pointer is not None  # only called with a challenger on the alias
+        breaker = self._breaker(model, pointer.version, config)
+        started = time.perf_counter()
+        try:
+            score: Score | None = challenger.score(row, strict=False)
+            error = ""
+        except Exception as exc:  # noqa: BLE001 (any failure of the challenger is its own)
+            score, error = None, type(exc).__name__
+        micros = (time.perf_counter() - started) * 1e6
+        breaker.record(score is None)
+        if self._on_challenger is not None:
+            self._on_challenger(score is None)
+        scores = {pointer.version: score.probability} if score is not None else {}
+        scores[alias.version] = champion.probability
+        answers = (
+            score is not None
+            and pointer.mode == "canary"
+            and not breaker.tripped
+            and share(model, pointer.version, caller_key(row, caller)) < pointer.fraction
+        )
+        answer = score if answers else None
+        return _TrialScore(pointer.version, challenger, answer, scores, error, micros)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from propensity.config import ModelConfig
+from propensity.config_challenger import TRIAL_MODES
 from propensity.records import (
     Candidate,
     ChampionAlias,
@@ -18,6 +19,7 @@ from propensity.records import (
     VersionRecord,
 )
 from propensity.service import promotion
+from propensity.service.challenger_trials import ChallengerTrials
 from propensity.service.ports import ArtifactStore, Registry
 from propensity.versions import version_number
 
@@ -36,11 +38,18 @@ def artifact_prefix(model: str, version: str) -> str:
 
 class Publisher:
     def __init__(
-        self, registry: Registry, artifacts: ArtifactStore, *, clock: Callable[[], str]
+        self,
+        registry: Registry,
+        artifacts: ArtifactStore,
+        *,
+        clock: Callable[[], str],
+        trials: ChallengerTrials | None = None,
     ) -> None:
         self._registry = registry
         self._artifacts = artifacts
         self._clock = clock
+        # Without it every model promotes directly, whatever its [challenger] mode says.
+        self._trials = trials
 
     def publish(
         self,
@@ -96,6 +105,22 @@ class Publisher:
             },
         )
         self._registry.put_version(record)
+        mode = config.challenger.mode
+        if decision.promote and champion is not None and self._trials and mode in TRIAL_MODES:
+            # Passed offline: live traffic decides (service.trial_review), not this gate alone.
+            trial = self._trials.start(
+                config, record, champion, mode="shadow" if mode == "shadow" else "canary"
+            )
+            return RetrainOutcome(
+                model,
+                version,
+                False,
+                f"{decision.reason}; {trial.reason}",
+                dict(candidate.metrics),
+                champion_metrics,
+                candidate.extra_rows,
+                trial=mode,
+            )
         if decision.promote:
             self._registry.promote(
                 record,

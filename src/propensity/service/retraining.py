@@ -33,6 +33,7 @@ from propensity.records import (
 )
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
+from propensity.service.challenger_trials import ChallengerTrials
 from propensity.service.model_configs import as_source
 from propensity.service.ports import (
     ArtifactStore,
@@ -50,6 +51,7 @@ from propensity.service.publication import Publisher
 from propensity.service.scheduled_runs import Action, ScheduledRun
 from propensity.service.training_inputs import TrainingInputs
 from propensity.service.training_snapshot import TrainingSnapshots
+from propensity.service.trial_review import TrialReview, TrialReviewer
 from propensity.versions import version_name
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class RetrainOrchestrator:
         jobs: JobStore | None = None,
         drift: DriftCheck | None = None,
         snapshots: TrainingSnapshots | None = None,
+        trials: ChallengerTrials | None = None,
+        reviewer: TrialReviewer | None = None,
         min_feedback: int = 0,
         lock_seconds: int = 1800,
         job_timeout_seconds: int = 900,
@@ -94,7 +98,8 @@ class RetrainOrchestrator:
         self._lock_seconds = lock_seconds
         self._job_timeout = timedelta(seconds=job_timeout_seconds)
         self._clock = clock or (lambda: iso(utc_now()))
-        self._publisher = Publisher(registry, artifacts, clock=self._clock)
+        self._publisher = Publisher(registry, artifacts, clock=self._clock, trials=trials)
+        self._reviewer = reviewer
         self._inputs = TrainingInputs(artifacts, feedback, datasets, uploads, snapshots)
 
     @property
@@ -331,7 +336,16 @@ class RetrainOrchestrator:
 
     # --- the schedule, per model --------------------------------------------------------------
 
+    def review_trials(self, *, guard_only: bool) -> list[TrialReview]:
+        """Every challenger trial reviewed (its kill switch alone when ``guard_only``)."""
+        if self._reviewer is None:
+            return []
+        review = self._reviewer.guard_only if guard_only else self._reviewer.review
+        return [r for r in (review(m) for m in self.models) if r is not None]
+
     def _scheduled(self, model: str) -> ScheduledRun:
+        # A trial is decided before any retrain: a promoted challenger is what the next beats.
+        trial = self._reviewer.review(model) if self._reviewer is not None else None
         expired = self.expire_stale_jobs(model)
         drifted = self._drifted(model)
         action: Action = "none"
@@ -344,9 +358,9 @@ class RetrainOrchestrator:
             # model: retrain once per drift episode, not on every schedule tick while it lasts.
             action = "drift"
         if action == "none":
-            return ScheduledRun(model, action, expired_jobs=expired)
+            return ScheduledRun(model, action, expired_jobs=expired, trial=trial)
         outcome = self.retrain(model, trigger=action)
-        return ScheduledRun(model, action, outcome, expired_jobs=expired)
+        return ScheduledRun(model, action, outcome, expired_jobs=expired, trial=trial)
 
     def expire_stale_jobs(self, model: str) -> list[str]:
         """Mark failed, with the reason, every job still "running" past the retrain timeout: its

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from propensity.records import RetrainOutcome
+from propensity.service.trial_review import TrialReview
 
 Action = Literal["bootstrap", "schedule", "drift", "none", "failed"]
 
@@ -23,6 +24,7 @@ class ScheduledRun:
     outcome: RetrainOutcome | None = None
     error: str | None = None
     expired_jobs: list[str] = field(default_factory=list)
+    trial: TrialReview | None = None  # what the review of its challenger trial did
 
 
 def summary(runs: list[ScheduledRun]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,13 +131,17 @@ async def predict(
     model: ModelName,
     payload: PredictBody,
     service: Predictions,
+    request: Request,
     strict: Strict = True,
     source: ClientSource = "api",
 ) -> JSONResponse:
     # Returned as a response: FastAPI then skips re-validating our own answer against
     # PredictionOut (~25 µs of a ~0.3 ms request). Its shape is the typed Prediction's, and the
     # fuzz suite checks every answer against the OpenAPI schema.
-    answer = service.predict(model, _features(payload), strict=strict, source=source).answer()
+    # The headers go along: a canary keeps a caller on one model by the header its config names.
+    answer = service.predict(
+        model, _features(payload), strict=strict, source=source, headers=request.headers
+    ).answer()
     return JSONResponse(answer)
 
 
@@ -148,9 +152,14 @@ async def predict(
     responses=error_responses(400, 422, 503),
 )
 async def predict_default(
-    payload: PredictBody, service: Predictions, default: DefaultModel, strict: Strict = True
+    payload: PredictBody,
+    service: Predictions,
+    default: DefaultModel,
+    request: Request,
+    strict: Strict = True,
 ) -> JSONResponse:
-    return JSONResponse(service.predict(default, _features(payload), strict=strict).answer())
+    answer = service.predict(default, _features(payload), strict=strict, headers=request.headers)
+    return JSONResponse(answer.answer())
 
 
 @router.post(
