@@ -56,8 +56,8 @@ def _trigger(event: dict[str, Any]) -> str | None:
         return "schedule"
     if event.get("trigger") == "bootstrap":
         return "bootstrap"
-    if event.get("trigger") == "challenger-guard":
-        return "challenger-guard"
+    if event.get("trigger") in ("challenger-guard", "challenger-review"):
+        return str(event["trigger"])
     if event.get("detail-type") == "CloudWatch Alarm State Change":
         state = (event.get("detail") or {}).get("state") or {}
         return "challenger-guard" if state.get("value") == "ALARM" else "ignored-alarm"
@@ -84,8 +84,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if trigger == "bootstrap":
         outcomes = orchestrator.bootstrap()
         return {"status": "ok", "trigger": trigger, "outcomes": [asdict(o) for o in outcomes]}
-    if trigger == "challenger-guard":
-        reviews = orchestrator.review_trials(guard_only=True)
+    if trigger in ("challenger-guard", "challenger-review"):
+        # The review decides on live labels too; the guard (schedule, alarm) only kills.
+        reviews = orchestrator.review_trials(guard_only=trigger == "challenger-guard")
         metrics.add_metric(
             name="ChallengersKilled", unit="Count", value=sum(r.action == "killed" for r in reviews)
         )

@@ -126,13 +126,13 @@ def test_stream_record_becomes_a_lambda_record() -> None:
 
 def test_schedule_with_input_delivers_exactly_the_input(stack: Stack) -> None:
     # Given the template's schedule, whose target has Input '{"trigger": "schedule"}'
-    (rule,) = schedule_rules(stack)
+    (rule,) = [r for r in schedule_rules(stack) if r.event_name == "Schedule"]
     assert rule.function == "RetrainFunction"
     assert rule.input_json is not None
     # Then EventBridge delivers that JSON and no envelope
     assert rule.delivery() == {"trigger": "schedule"}
     # And the rules agree with Stack.schedules()
-    (source,) = stack.schedules()
+    (source,) = [s for s in stack.schedules() if s.payload == {"trigger": "schedule"}]
     assert (source.function, source.expression, source.payload) == (
         rule.function,
         rule.expression,
@@ -163,7 +163,7 @@ def load(name: str) -> Any:
 def test_every_event_file_is_listed_in_the_readme() -> None:
     readme = (EVENTS_DIR / "README.md").read_text()
     files = sorted(p.name for p in EVENTS_DIR.glob("*.json"))
-    assert len(files) == 9
+    assert len(files) == 12
     for name in files:
         assert f"`{name}`" in readme
 
@@ -221,8 +221,10 @@ def test_stream_event_file_passes_the_template_filter(stack: Stack) -> None:
 
 
 def test_schedule_event_files(stack: Stack) -> None:
-    (rule,) = schedule_rules(stack)
-    assert load("schedule.json") == rule.delivery() == {"trigger": "schedule"}
+    rules = {r.event_name: r for r in schedule_rules(stack)}
+    assert load("schedule.json") == rules["Schedule"].delivery() == {"trigger": "schedule"}
+    guard = rules["ChallengerGuard"].delivery()
+    assert load("challenger-guard.json") == guard == {"trigger": "challenger-guard"}
     envelope = load("scheduled-event-envelope.json")
     assert envelope["detail-type"] == "Scheduled Event" and envelope["source"] == "aws.events"
     assert envelope["resources"][0].startswith("arn:aws:events:us-east-1:")

@@ -40,16 +40,18 @@ def test_expressions_eventbridge_refuses_are_refused(expression: str) -> None:
         schedule_interval_seconds(expression)
 
 
-def test_template_schedule_is_daily_retrain_with_its_input() -> None:
-    (rule,) = schedule_rules(Stack())
-    assert rule.function == "RetrainFunction"
-    assert schedule_interval_seconds(rule.expression) == 86400
-    assert rule.enabled
+def test_template_schedules_are_the_daily_retrain_and_the_challenger_guard() -> None:
+    rules = {r.event_name: r for r in schedule_rules(Stack())}
+    assert set(rules) == {"Schedule", "ChallengerGuard"}
+    assert {r.function for r in rules.values()} == {"RetrainFunction"}
+    assert schedule_interval_seconds(rules["Schedule"].expression) == 86400
+    assert schedule_interval_seconds(rules["ChallengerGuard"].expression) == 600
+    assert all(r.enabled for r in rules.values())
 
 
 def test_scheduler_fires_the_input_at_the_override_interval() -> None:
-    # Given the template's rule and a 0.05 s local override
-    (rule,) = schedule_rules(Stack())
+    # Given the template's retrain rule and a 0.05 s local override
+    (rule,) = [r for r in schedule_rules(Stack()) if r.event_name == "Schedule"]
     received: list[tuple[str, Any]] = []
     twice = threading.Event()
 

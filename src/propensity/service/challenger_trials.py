@@ -184,10 +184,39 @@ class ChallengerTrials:
 
     # --- what admins do -------------------------------------------------------------------
 
+    def settle_orphans(self, model: str) -> list[ChallengerTrial]:
+        """Trials still active whose challenger the alias no longer names (a promotion rewrote
+        it): recorded as superseded by the champion that took over."""
+        alias = self._registry.get_champion(model)
+        pointer = alias.challenger if alias is not None else None
+        settled = []
+        for trial in self.store.list(model):
+            if trial.status != "active":
+                continue
+            if pointer is not None and (pointer.version, pointer.started_at) == (
+                trial.version,
+                trial.started_at,
+            ):
+                continue
+            champion = alias.version if alias is not None else "none"
+            reason = f"superseded: {champion} became the champion during the trial"
+            ended = self.end(model, trial, "superseded", reason, {"champion": champion})
+            if ended is not None:
+                settled.append(ended)
+        return settled
+
     def set_by_admin(
-        self, model: str, version: str, *, mode: TrialMode, fraction: float | None, actor: str
+        self,
+        model: str,
+        version: str,
+        *,
+        mode: TrialMode,
+        fraction: float | None,
+        actor: str,
+        override_gate: bool = False,
     ) -> ChallengerTrial:
-        """Put a version that passed the offline gate on trial (400/404/409 otherwise)."""
+        """Put a version that passed the offline gate on trial (400/404/409 otherwise); with
+        ``override_gate`` a person may try one the gate refused, and the trial records it."""
         config = self._configs.get(model)
         record = self._registry.get_version(model, version)
         champion = self._registry.get_champion(model)
@@ -195,18 +224,18 @@ class ChallengerTrials:
             raise ConflictError(f"model {model!r} has no champion to challenge")
         if version == champion.version:
             raise InvalidInputError("version", f"{version} is the champion")
-        if not record.extra.get("gate", {}).get("promote"):
+        passed = bool(record.extra.get("gate", {}).get("promote"))
+        if not passed and not override_gate:
             raise InvalidInputError(
-                "version", f"{version} did not pass the offline gate: {record.reason}"
+                "version",
+                f"{version} did not pass the offline gate ({record.reason}); "
+                "set override_gate to try it anyway",
             )
+        reason = f"set by {actor}: {mode} against {champion.version}"
+        if not passed:
+            reason += f"; offline gate overridden (it said: {record.reason})"
         return self.start(
-            config,
-            record,
-            champion,
-            mode=mode,
-            fraction=fraction,
-            actor=actor,
-            reason=f"set by {actor}: {mode} against {champion.version}",
+            config, record, champion, mode=mode, fraction=fraction, actor=actor, reason=reason
         )
 
     def end_by_admin(self, model: str, *, actor: str, reason: str) -> ChallengerTrial:

@@ -76,6 +76,7 @@ class TrialReviewer:
         """Kill switch first, then the live evaluation; None without a trial."""
         trial = self._trials.active(model)
         if trial is None or trial.status != "active":
+            self._trials.settle_orphans(model)
             return None
         killed = self.guard(trial)
         if killed is not None:

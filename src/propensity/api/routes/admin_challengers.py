@@ -37,6 +37,10 @@ class ChallengerIn(BaseModel):
     fraction: float | None = Field(
         default=None, gt=0, lt=1, description="canary: the share of callers it answers"
     )
+    override_gate: bool = Field(
+        default=False,
+        description="try a version the offline gate refused (recorded on the trial)",
+    )
 
 
 class EndTrialIn(BaseModel):
@@ -70,9 +74,15 @@ def set_challenger(
         alias = admin.promote(
             model, body.version, actor=identity.subject, reason="set directly by an admin"
         )
+        trials.settle_orphans(model)  # the promotion ended any trial
         return {"model": model, "mode": "direct", "champion": alias.version}
     trial = trials.set_by_admin(
-        model, body.version, mode=body.mode, fraction=body.fraction, actor=identity.subject
+        model,
+        body.version,
+        mode=body.mode,
+        fraction=body.fraction,
+        actor=identity.subject,
+        override_gate=body.override_gate,
     )
     return {"model": model, "mode": trial.mode, "trial": asdict(trial)}
 
