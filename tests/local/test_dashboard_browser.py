@@ -344,6 +344,30 @@ def test_models_tab_runs_a_retrain_to_its_end(page: Page, stack: LocalStack) -> 
     page.wait_for_selector("[data-testid=versions-table] tr[data-version=v2].champion")
     assert "rolled back to v2" in page.inner_text("#job")
     page.wait_for_selector("#champion-badge:has-text('serving v2')")
+    page.wait_for_selector("[data-testid=challenger-none]")
+
+    # When an admin puts v1 on trial in shadow against v2
+    status, body = call_json(
+        "PUT",
+        f"{stack.url}/models/bank/challenger",
+        {"version": "v1", "mode": "shadow"},
+        {"X-Admin-Token": stack.admin_token},
+    )
+    assert status == 200, body
+    page.click("#tab-button-chat")
+    page.click("#tab-button-models")
+    # Then the Models tab shows the challenger, its mode and share, and its live labels so far
+    active = page.locator("[data-testid=challenger-active]")
+    active.wait_for()
+    text = active.inner_text()
+    assert "v1 in shadow against v2" in text and "answers no one" in text, text
+    assert "live labels: 0 of " in text, text
+    call_json(
+        "DELETE",
+        f"{stack.url}/models/bank/challenger",
+        {"reason": "dashboard test over"},
+        {"X-Admin-Token": stack.admin_token},
+    )
 
 
 def test_drift_tab_highlights_the_drifted_features(page: Page, stack: LocalStack) -> None:

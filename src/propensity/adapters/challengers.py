@@ -1,5 +1,5 @@
-"""Challenger trials in the registry table: ``TRIAL#<version>#<start>`` items and the alias's
-pointer (a version may be tried more than once: each trial is its own item).
+"""Challenger trials in the registry table: ``TRIAL#<start>#<version>`` items (in the order they
+began; a version may be tried more than once) and the alias's pointer.
 
 Every change is one transaction over the items it touches, so the registry never shows a
 challenger served without its trial, or a trial decided while its challenger still serves:
@@ -40,7 +40,7 @@ TRIAL_PREFIX = "TRIAL#"
 
 
 def trial_key(version: str, started_at: str) -> str:
-    return f"{TRIAL_PREFIX}{version_number(version):06d}#{started_at}"
+    return f"{TRIAL_PREFIX}{started_at}#{version}"
 
 
 class DynamoTrials:
@@ -188,7 +188,7 @@ class DynamoTrials:
         return _from_item(dynamo.from_item(item))
 
     def list(self, model: str, limit: int = 20) -> list[ChallengerTrial]:
-        """The model's trials, newest version (then newest start) first."""
+        """The model's trials, the latest begun first."""
         try:
             items = dynamo.query_all(
                 self._db,

@@ -117,6 +117,8 @@ export const api = {
       `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/promote`,
       { headers, json: { reason } },
     ),
+  challenger: (model, headers) =>
+    call("GET", `/models/${encodeURIComponent(model)}/challenger`, { headers }),
   rollback: (model, headers, reason) =>
     call("POST", `/models/${encodeURIComponent(model)}/rollback`, { headers, json: { reason } }),
 };

@@ -504,6 +504,51 @@ async function renderVersions() {
       rows,
     ),
   );
+  await renderChallenger(model);
+}
+
+// The challenger on trial (an admin route: shown once a credential is entered): its mode, its
+// traffic share and the live comparison so far; then the last verdicts with their reasons.
+async function renderChallenger(model) {
+  const headers = credentialHeaders();
+  if (!Object.keys(headers).length) {
+    $("#challenger").replaceChildren(h("p", { class: "hint" }, "Enter an admin credential to see challenger trials."));
+    return;
+  }
+  const trials = await api.challenger(model, headers);
+  const active = trials.active;
+  const summary = active
+    ? h(
+        "div",
+        { class: "trial", "data-testid": "challenger-active" },
+        h(
+          "p",
+          {},
+          `${active.version} in ${active.mode} against ${active.champion_version}: `,
+          active.mode === "canary" ? `answers ${Math.round(active.fraction * 100)} % of callers` : "answers no one (scored beside the champion)",
+          `; until ${active.expires_at.replace("T", " ").slice(0, 16)}`,
+        ),
+        liveLine(active.live, active.min_live_labels),
+      )
+    : h("p", { "data-testid": "challenger-none" }, "No challenger on trial: the champion answers every request.");
+  const history = trials.trials
+    .filter((t) => t.status !== "active")
+    .slice(0, 5)
+    .map((t) => h("li", { class: t.status }, `${t.version} (${t.mode}): ${t.status} — ${t.reason}`));
+  $("#challenger").replaceChildren(summary, history.length ? h("ul", { class: "trials" }, history) : null);
+}
+
+function liveLine(live, required) {
+  if (!live || live.labels === undefined) return h("p", { class: "live" }, `live labels: 0 of ${required}`);
+  const parts = [`live labels: ${live.labels} of ${live.required}`];
+  if (live.metric) {
+    parts.push(
+      `${live.metric} ${number(live.challenger_metric)} vs champion ${number(live.champion_metric)}`,
+      `difference ${number(live.difference)} [${number(live.interval[0])}, ${number(live.interval[1])}]`,
+      `agreement ${number(live.agreement * 100, 1)} %`,
+    );
+  }
+  return h("p", { class: "live", "data-testid": "challenger-live" }, parts.join(" · "));
 }
 
 // The gate's evidence for one version: every guard with its value and limit, failed ones first.
