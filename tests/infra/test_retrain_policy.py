@@ -11,6 +11,7 @@ import boto3
 from propensity.local.template import Stack
 from propensity.service.retraining import RetrainOrchestrator
 from tests.functions.conftest import (  # noqa: F401 (fixtures)
+    SIGNED_IN,
     body_of,
     invoke,
     load_event,
@@ -44,6 +45,28 @@ def actions(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]
             yield f"dynamodb:{operation}", table
     else:
         yield f"dynamodb:{operation}", params["TableName"]
+
+
+def _put_on_trial_with_a_live_label(admin: Any) -> None:
+    listed = body_of(invoke(admin, route_event("GET", "/models/bank/versions", headers=BEARER)))
+    other = next(v["version"] for v in listed["versions"] if v["version"] != listed["champion"])
+    trial = route_event(
+        "PUT",
+        "/models/bank/challenger",
+        body={"version": other, "mode": "shadow", "override_gate": True},
+        headers=BEARER,
+    )
+    assert invoke(admin, trial)["statusCode"] == 200
+    predict = load_handler("predict")
+    answer = body_of(invoke(predict, load_event("predict-bank.json")))
+    feedback = load_handler("feedback")
+    label = route_event(
+        "POST",
+        "/models/bank/feedback",
+        body={"prediction_id": answer["prediction_id"], "y": "yes"},
+        headers=SIGNED_IN,
+    )
+    assert invoke(feedback, label)["statusCode"] == 201
 
 
 class Recorder:
@@ -80,7 +103,10 @@ def test_the_retrain_role_is_granted_each_table_action_it_takes_and_nothing_more
     assert run(job_stream_event("telecom", body_of(job)["job_id"])) == {"batchItemFailures": []}
     # (new items: the schedule's retrain reads them past bank's training snapshot's watermark)
     add_feedback(published, "bank", 2, start=3)
+    # (and a challenger on trial with one live label: the schedule reviews it first)
+    _put_on_trial_with_a_live_label(admin)
     assert run(load_event("schedule.json"))["status"] == "ok"
+    assert run(load_event("challenger-alarm.json"))["status"] == "ok"
     # Then every action it took on a table is granted on that table
     logical = {name: key for key, name in stack.names.items()}
     used = {(action, logical[table]) for action, table in recorder.calls}
