@@ -10,14 +10,13 @@ erasure's audit entry (``service.training_snapshot``).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
+from propensity.adapters.batch_reads import BATCH_GET, UNPROCESSED_ATTEMPTS, backoff, batch_get
 from propensity.adapters.errors import error_code, translate
 from propensity.adapters.feedback import (
     ERASURE_PREFIX,
@@ -36,16 +35,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STAMP_ATTRIBUTES = ("feedback_id", "created_at", "source", "subject", "label")
-BATCH_GET = 100  # DynamoDB's BatchGetItem limit
-BATCH_WRITE = 25  # and BatchWriteItem's
-# Unprocessed keys (throttling) are retried with backoff; still unprocessed after that: 503.
-UNPROCESSED_ATTEMPTS = 6
-UNPROCESSED_BACKOFF_SECONDS = 0.05
-
-
-def backoff(attempt: int) -> None:
-    delay = UNPROCESSED_BACKOFF_SECONDS * 2**attempt
-    time.sleep(random.uniform(delay / 2, delay))  # noqa: S311 (jitter)
+BATCH_WRITE = 25  # DynamoDB's BatchWriteItem limit
 
 
 class DynamoFeedbackCuration:
@@ -83,33 +73,10 @@ class DynamoFeedbackCuration:
         self, model: str, feedback_ids: Sequence[str], attributes: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
         """The stored feedback items of those ids (only ``attributes`` when given), raw."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(feedback_ids), BATCH_GET):
-            keys = [
-                self._key(model, FEEDBACK_PREFIX + i)
-                for i in feedback_ids[start : start + BATCH_GET]
-            ]
-            wanted: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
-            if attributes:
-                names = {f"#a{n}": name for n, name in enumerate(attributes)}
-                wanted |= {
-                    "ProjectionExpression": ", ".join(names),
-                    "ExpressionAttributeNames": names,
-                }
-            request: dict[str, Any] = {self.table: wanted}
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
-                try:
-                    response = self._db.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise translate(exc, f"feedback of {model}") from exc
-                found.extend(response.get("Responses", {}).get(self.table, []))
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    raise StorageError(f"feedback of {model}: reads left unprocessed")
-                backoff(attempt)
-        return found
+        keys = [self._key(model, FEEDBACK_PREFIX + i) for i in feedback_ids]
+        return list(
+            batch_get(self._db, self.table, keys, f"feedback of {model}", projection=attributes)
+        )
 
     # --- exclusions -----------------------------------------------------------------------
 

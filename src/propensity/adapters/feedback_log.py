@@ -20,18 +20,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
+from propensity.adapters.batch_reads import batch_get
 from propensity.adapters.errors import translate
 from propensity.adapters.feedback import committed_sequence
-from propensity.adapters.feedback_curation import BATCH_GET, DynamoFeedbackCuration, backoff
+from propensity.adapters.feedback_curation import DynamoFeedbackCuration
 from propensity.adapters.feedback_items import FEEDBACK_PREFIX, sequence_key
 from propensity.columns import FeedbackColumns
-from propensity.errors import StorageError
 from propensity.records import FeedbackErasure
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-UNPROCESSED_ATTEMPTS = 6
 
 
 @dataclass
@@ -127,28 +125,15 @@ class DynamoFeedbackLog:
             yield columns
 
     def _get_many(self, model: str, feedback_ids: Sequence[str]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(feedback_ids), BATCH_GET):
-            keys = [
-                {"model": {"S": model}, "item": {"S": FEEDBACK_PREFIX + i}}
-                for i in feedback_ids[start : start + BATCH_GET]
-            ]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
-                try:
-                    response = self._db.batch_get_item(
-                        RequestItems=request, ReturnConsumedCapacity="TOTAL"
-                    )
-                except (ClientError, BotoCoreError) as exc:
-                    raise translate(exc, f"feedback of {model}") from exc
-                items = response.get("Responses", {}).get(self.table, [])
-                self.reads.add(response, len(items))
-                yield from items
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    raise StorageError(f"feedback of {model}: reads left unprocessed")
-                backoff(attempt)
+        keys = [{"model": {"S": model}, "item": {"S": FEEDBACK_PREFIX + i}} for i in feedback_ids]
+        return batch_get(
+            self._db,
+            self.table,
+            keys,
+            f"feedback of {model}",
+            on_response=self.reads.add,
+            ReturnConsumedCapacity="TOTAL",
+        )
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]:
         return DynamoFeedbackCuration(self.table, self._db).list_erasures(model)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters import dynamo
+from propensity.adapters.batch_reads import batch_get
 from propensity.adapters.errors import translate
-from propensity.adapters.feedback_curation import BATCH_GET, UNPROCESSED_ATTEMPTS, backoff
 from propensity.errors import NotFoundError, StorageError
 from propensity.records import PredictionRecord
 
@@ -60,24 +60,9 @@ class DynamoPredictionLog:
         return _from_item(dynamo.from_item(item))
 
     def get_many(self, prediction_ids: Sequence[str]) -> list[PredictionRecord]:
-        found: list[PredictionRecord] = []
-        for start in range(0, len(prediction_ids), BATCH_GET):
-            keys = [{"prediction_id": {"S": i}} for i in prediction_ids[start : start + BATCH_GET]]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
-                try:
-                    response = self._db.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise translate(exc, f"prediction log {self.table}") from exc
-                items = response.get("Responses", {}).get(self.table, [])
-                found.extend(_from_item(dynamo.from_item(i)) for i in items)
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    raise StorageError(f"prediction log {self.table}: reads left unprocessed")
-                backoff(attempt)
-        return found
+        keys = [{"prediction_id": {"S": i}} for i in prediction_ids]
+        items = batch_get(self._db, self.table, keys, f"prediction log {self.table}")
+        return [_from_item(dynamo.from_item(i)) for i in items]
 
     def recent(
         self, model: str, limit: int, *, sources: Collection[str] | None = None

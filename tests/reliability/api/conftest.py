@@ -137,6 +137,7 @@ def api(trained: dict[str, TrainedModel]) -> Iterator[Api]:
             authenticator=admin.authenticator,
             uploads=admin.uploads,
             models=admin.models,
+            trials=admin.trials,
         )
         app = create_app(services, all_routers())
         # A server fault must come back as the generic 500 body, not as a raised exception.
