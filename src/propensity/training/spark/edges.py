@@ -12,6 +12,7 @@ thousand distinct values in bank), large for a continuous column with a distinct
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ class Histogram:
 
     @classmethod
     def of(cls, counts: Mapping[float, int]) -> Histogram:
-        items = sorted((float(v), int(c)) for v, c in counts.items() if c > 0 and v == v)
+        items = sorted((float(v), int(c)) for v, c in counts.items() if c > 0 and not math.isnan(v))
         return cls(
             np.array([v for v, _ in items], dtype=np.float64),
             np.array([c for _, c in items], dtype=np.int64),
@@ -84,9 +85,7 @@ def averaged_inverted_cdf(histogram: Histogram, quantiles: NDArray[np.float64]) 
     following[virtual < 0] = 0
     # numpy takes gamma against the clipped previous index; only gamma == 0 averages.
     gamma = np.where(virtual - np.where(virtual >= n - 1, -1, previous) == 0, 0.5, 1.0)
-    return _lerp(
-        histogram.order_statistics(previous), histogram.order_statistics(following), gamma
-    )
+    return _lerp(histogram.order_statistics(previous), histogram.order_statistics(following), gamma)
 
 
 def linear_quantiles(histogram: Histogram, quantiles: NDArray[np.float64]) -> NDArray[Any]:
@@ -100,9 +99,7 @@ def linear_quantiles(histogram: Histogram, quantiles: NDArray[np.float64]) -> ND
     following[virtual >= n - 1] = n - 1
     gamma = virtual - floors
     gamma[virtual >= n - 1] = 0.0
-    return _lerp(
-        histogram.order_statistics(previous), histogram.order_statistics(following), gamma
-    )
+    return _lerp(histogram.order_statistics(previous), histogram.order_statistics(following), gamma)
 
 
 def histogram_edges(histogram: Histogram, n_bins: int) -> list[float]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pyspark.ml.feature import OneHotEncoder, OneHotEncoderModel, VectorAssembler
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import functions as sf
 
 from propensity.config import ModelConfig
 from propensity.errors import ConfigError, DatasetError
@@ -73,71 +73,58 @@ class SparkEncoding:
         return VectorAssembler(inputCols=outputs, outputCol=FEATURES_COLUMN).transform(encoded)
 
 
-def _stacked(frame: DataFrame, names: list[str], *, numeric: bool) -> DataFrame:
-    """(feature, value) pairs of every present value of ``names``."""
-    parts = []
-    for name in names:
-        value = F.col(name).cast("double" if numeric else "string")
-        present = value.isNotNull() & (~F.isnan(value) if numeric else F.lit(True))
-        parts.append(
-            frame.select(F.lit(name).alias("feature"), value.alias("value")).where(present)
-        )
-    stacked = parts[0]
-    for part in parts[1:]:
-        stacked = stacked.unionByName(part)
-    return stacked
-
-
-def _value_counts(frame: DataFrame, names: list[str], *, numeric: bool) -> dict[str, dict[Any, int]]:
+def _value_counts(
+    frame: DataFrame, names: list[str], *, numeric: bool
+) -> tuple[dict[str, dict[Any, int]], dict[str, int]]:
+    """Per feature: rows per present value, and rows missing (null or NaN): one scan."""
     counts: dict[str, dict[Any, int]] = {name: {} for name in names}
+    missing = dict.fromkeys(names, 0)
     if not names:
-        return counts
-    rows = _stacked(frame, names, numeric=numeric).groupBy("feature", "value").count().collect()
-    for row in rows:
-        counts[row["feature"]][row["value"]] = int(row["count"])
-    return counts
-
-
-def _missing_counts(frame: DataFrame, names: list[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    aggregates = [
-        F.sum((F.col(n).isNull() | F.isnan(F.col(n).cast("double"))).cast("long")).alias(n)
-        for n in names
-    ]
-    row = frame.agg(*aggregates).collect()[0]
-    return {n: int(row[n] or 0) for n in names}
+        return counts, missing
+    pairs = []
+    for name in names:
+        value = sf.col(name).cast("double" if numeric else "string")
+        if numeric:
+            value = sf.nanvl(value, sf.lit(None).cast("double"))
+        pairs.append(sf.struct(sf.lit(name).alias("feature"), value.alias("value")))
+    stacked = frame.select(sf.explode(sf.array(*pairs)).alias("pair")).select("pair.*")
+    for row in stacked.groupBy("feature", "value").count().collect():
+        if row["value"] is None:
+            missing[row["feature"]] += int(row["count"])
+        else:
+            counts[row["feature"]][row["value"]] = int(row["count"])
+    return counts, missing
 
 
 def _numeric_value(spec: dict[str, Any]) -> Column:
-    column = F.col(spec["name"]).cast("double")
-    return F.coalesce(F.nanvl(column, F.lit(None).cast("double")), F.lit(float(spec["impute"])))
+    column = sf.col(spec["name"]).cast("double")
+    return sf.coalesce(sf.nanvl(column, sf.lit(None).cast("double")), sf.lit(float(spec["impute"])))
 
 
 def _bin_level(x: Column, sentinels: list[float], edges: list[float]) -> Column:
     """``numeric_levels``: a sentinel's index, else len(sentinels) + edges at or below x."""
-    level: Column = F.lit(len(sentinels))
+    level: Column = sf.lit(len(sentinels))
     for edge in edges:
-        level = level + (x >= F.lit(float(edge))).cast("int")
+        level = level + (x >= sf.lit(float(edge))).cast("int")
     for index in reversed(range(len(sentinels))):
-        level = F.when(x == F.lit(float(sentinels[index])), F.lit(index)).otherwise(level)
+        level = sf.when(x == sf.lit(float(sentinels[index])), sf.lit(index)).otherwise(level)
     return level
 
 
 def _lookup(value: Column, table: dict[Any, int], key_type: str) -> Column:
     if not table:
-        return F.lit(None).cast("int")
+        return sf.lit(None).cast("int")
     pairs: list[Column] = []
     for key, index in table.items():
-        pairs += [F.lit(key).cast(key_type), F.lit(index)]
-    return F.element_at(F.create_map(*pairs), value)
+        pairs += [sf.lit(key).cast(key_type), sf.lit(index)]
+    return sf.element_at(sf.create_map(*pairs), value)
 
 
 def _group_level(spec: dict[str, Any]) -> Column:
     if spec["type"] == "numeric":
         return _bin_level(_numeric_value(spec), spec["sentinels"], spec["edges"])
     if spec["type"] == "categorical":
-        value = F.coalesce(F.col(spec["name"]).cast("string"), F.lit(spec["impute"]))
+        value = sf.coalesce(sf.col(spec["name"]).cast("string"), sf.lit(spec["impute"]))
         return _lookup(value, {c: i for i, c in enumerate(spec["categories"])}, "string")
     return _lookup(_cross_code(spec), {c: i for i, c in enumerate(spec["codes"])}, "int")
 
@@ -149,7 +136,7 @@ def _cross_code(spec: dict[str, Any]) -> Column:
         second_level = _bin_level(_numeric_value(second), spec["sentinels"], spec["edges"])
     else:
         second_level = _group_level(second)
-    return _group_level(first) * F.lit(len(spec["second_levels"])) + second_level
+    return _group_level(first) * sf.lit(len(spec["second_levels"])) + second_level
 
 
 def with_levels(frame: DataFrame, specs: list[dict[str, Any]]) -> DataFrame:
@@ -213,21 +200,21 @@ def _seen_codes(frame: DataFrame, crosses: list[dict[str, Any]]) -> list[list[in
     if not crosses:
         return []
     columns = [_cross_code(spec).alias(f"c{i}") for i, spec in enumerate(crosses)]
-    codes = frame.select(F.array(*columns).alias("codes")).select(
-        F.posexplode("codes").alias("cross", "code")
+    codes = frame.select(sf.array(*columns).alias("codes")).select(
+        sf.posexplode("codes").alias("cross", "code")
     )
     seen: list[set[int]] = [set() for _ in crosses]
-    for row in codes.where(F.col("code").isNotNull()).distinct().collect():
+    for row in codes.where(sf.col("code").isNotNull()).distinct().collect():
         seen[int(row["cross"])].add(int(row["code"]))
     return [sorted(s) for s in seen]
 
 
 def _level_counts(frame: DataFrame, specs: list[dict[str, Any]]) -> list[list[int]]:
     levelled = with_levels(frame, specs)
-    columns = [F.col(f"{LEVEL_PREFIX}{i}") for i in range(len(specs))]
-    pairs = levelled.select(F.posexplode(F.array(*columns)).alias("group", "level"))
+    columns = [sf.col(f"{LEVEL_PREFIX}{i}") for i in range(len(specs))]
+    pairs = levelled.select(sf.posexplode(sf.array(*columns)).alias("group", "level"))
     counts = [[0] * spec["width"] for spec in specs]
-    rows = pairs.where(F.col("level").isNotNull()).groupBy("group", "level").count().collect()
+    rows = pairs.where(sf.col("level").isNotNull()).groupBy("group", "level").count().collect()
     for row in rows:
         counts[int(row["group"])][int(row["level"])] = int(row["count"])
     return counts
@@ -254,9 +241,8 @@ def fit_encoding(spark: SparkSession, frame: DataFrame, config: ModelConfig) -> 
     value histograms, missing counts, seen cross pairs, level counts)."""
     check_supported(config)
     features, estimator = config.features, config.estimator
-    numeric_counts = _value_counts(frame, features.numeric, numeric=True)
-    missing = _missing_counts(frame, features.numeric)
-    category_counts = _value_counts(frame, features.categorical, numeric=False)
+    numeric_counts, missing = _value_counts(frame, features.numeric, numeric=True)
+    category_counts, _ = _value_counts(frame, features.categorical, numeric=False)
     specs: list[dict[str, Any]] = []
     by_name: dict[str, dict[str, Any]] = {}
     histograms: dict[str, Histogram] = {}

@@ -34,7 +34,7 @@ from propensity.training.evaluate import choose_threshold, evaluate, scalar_metr
 from propensity.training.feedback_holdout import frame_scores, holdout_report
 from propensity.training.gate_evidence import gate_evidence
 from propensity.training.spark.compile import compile_spark_scorecard
-from propensity.training.spark.encoding import check_supported, fit_encoding
+from propensity.training.spark.encoding import FEATURES_COLUMN, check_supported, fit_encoding
 from propensity.training.spark.fit import (
     LABEL_COLUMN,
     PROBABILITY_COLUMN,
@@ -61,7 +61,9 @@ def to_spark(spark: SparkSession, frame: pd.DataFrame, config: ModelConfig) -> D
     data[LABEL_COLUMN] = frame[config.target.column].astype("int64").to_numpy()
     data[ROW_COLUMN] = np.arange(len(frame), dtype=np.int64)
     table = pd.DataFrame(data)
-    return spark.createDataFrame(table)
+    # Arrow cuts the frame into 10,000-row batches, one partition each: one task per core is
+    # enough, and each L-BFGS iteration is one job over every partition.
+    return spark.createDataFrame(table).repartition(spark.sparkContext.defaultParallelism)
 
 
 def _probabilities(scored: DataFrame, n: int) -> NDArray[np.float64]:
@@ -96,9 +98,7 @@ class SparkTrainer:
         self, config: ModelConfig, prepared: PreparedData, *, version: str, data_sha256: str
     ) -> SparkTrained:
         target, features = config.target.column, config.features.all
-        train = pd.concat(
-            [prepared.train, prepared.extra[[*features, target]]], ignore_index=True
-        )
+        train = pd.concat([prepared.train, prepared.extra[[*features, target]]], ignore_index=True)
         test = prepared.test
         y_train = train[target].to_numpy(dtype=int)
         y_test = test[target].to_numpy(dtype=int)
@@ -107,12 +107,18 @@ class SparkTrainer:
         started = time.perf_counter()
         spark_train = to_spark(self._spark, train, config).cache()
         encoding = fit_encoding(self._spark, spark_train, config)
-        encoded = encoding.features(spark_train).cache()
+        encoded = (
+            encoding.features(spark_train)
+            .select(ROW_COLUMN, LABEL_COLUMN, FEATURES_COLUMN, *features)
+            .cache()
+        )
         counts = {0: int((y_train == 0).sum()), 1: int((y_train == 1).sum())}
         fitted = fit_logistic(encoded, config, config.estimator.C, counts)
         fit_seconds = time.perf_counter() - started
         scored_train = with_probability(fitted, encoded)
-        scored_test = with_probability(fitted, encoding.features(to_spark(self._spark, test, config)))
+        scored_test = with_probability(
+            fitted, encoding.features(to_spark(self._spark, test, config))
+        )
         p_train = _probabilities(scored_train, len(train))
         p_test = _probabilities(scored_test, len(test))
         threshold, details = choose_threshold(y_train, p_train, config.threshold)
@@ -275,8 +281,10 @@ def spark_session(master: str | None = None, app: str = "propensity-train") -> S
         builder = (
             builder.master(master)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            # A few cores: Spark's 200 shuffle partitions would be mostly scheduling overhead.
+            .config("spark.sql.shuffle.partitions", "4")
             .config("spark.pyspark.python", sys.executable)
             .config("spark.pyspark.driver.python", sys.executable)
         )
     return builder.getOrCreate()
-
