@@ -6,15 +6,19 @@ No FastAPI: the retrain function serves no HTTP (a test reads the import closure
 from __future__ import annotations
 
 from propensity.adapters.datasets import BucketDatasets
+from propensity.adapters.emr_serverless import EmrServerlessJobs
 from propensity.adapters.feedback import DynamoFeedbackStore
 from propensity.adapters.feedback_log import DynamoFeedbackLog
 from propensity.adapters.object_store import ObjectStore
 from propensity.adapters.predictions import DynamoPredictionLog
 from propensity.adapters.registry import DynamoRegistry, DynamoRetrainLock
 from propensity.adapters.snapshot_store import BucketSnapshots
+from propensity.clock import iso, utc_now
 from propensity.roots import model_config_source
 from propensity.service.drift_monitor import DriftMonitor
+from propensity.service.ports import Registry
 from propensity.service.retraining import RetrainOrchestrator
+from propensity.service.spark_retrains import SparkRetrains
 from propensity.service.training_snapshot import TrainingSnapshots
 from propensity.settings import RetrainSettings
 from propensity.training.candidate import SklearnTrainer
@@ -33,9 +37,10 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
         datasets=datasets,
         analyser=TrainingDriftAnalyser(),
     )
+    registry = DynamoRegistry(settings.registry_table)
     return RetrainOrchestrator(
         configs,
-        DynamoRegistry(settings.registry_table),
+        registry,
         artifacts,
         feedback,
         datasets=datasets,
@@ -47,6 +52,27 @@ def retrain_orchestrator(settings: RetrainSettings) -> RetrainOrchestrator:
         snapshots=TrainingSnapshots(
             BucketSnapshots(settings.artifacts_bucket), DynamoFeedbackLog(settings.feedback_table)
         ),
+        spark=spark_retrains(settings, artifacts, registry, feedback),
         min_feedback=settings.retrain_min_feedback,
         job_timeout_seconds=settings.retrain_timeout_seconds,
     )
+
+
+def spark_retrains(
+    settings: RetrainSettings,
+    artifacts: ObjectStore,
+    registry: Registry,
+    jobs: DynamoFeedbackStore,
+) -> SparkRetrains | None:
+    """The Spark backend when the stack deploys it (SparkBackend=Enabled), else None."""
+    if not settings.spark_application_id:
+        return None
+    emr = EmrServerlessJobs(
+        settings.spark_application_id,
+        settings.spark_job_role_arn,
+        entry_point=settings.spark_entry_point,
+        bucket=settings.artifacts_bucket,
+        datasets_prefix=settings.datasets_prefix,
+        submit_parameters=settings.spark_submit_parameters,
+    )
+    return SparkRetrains(emr, artifacts, registry, clock=lambda: iso(utc_now()), retrain_jobs=jobs)
