@@ -182,11 +182,32 @@ class Stack:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), text)
             if key == "Fn::GetAtt":
                 return f"arn:local:{arg[0]}:{arg[1]}"
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A template condition under this stack's parameters (Equals, Not, And, Or)."""
+        return self._holds(self.template.get("Conditions", {})[name])
+
+    def _holds(self, expression: Any) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::And":
+            return all(self._holds(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._holds(a) for a in arg)
+        if key in ("Condition", "Fn::Condition"):
+            return self.condition(str(arg))
+        raise ValueError(f"condition function {key} is not supported locally")
 
     def _sub(self, name: str) -> str:
         if "." in name:

@@ -22,7 +22,6 @@ from propensity.service.spark_requests import (
     read_request,
     run_key,
     write_candidate,
-    write_request,
 )
 from propensity.service.spark_retrains import SparkRetrains, training_rows
 from tests.support.fakes import FakeArtifacts, FakeRegistry

@@ -148,7 +148,9 @@ class SparkTrainer:
                 "lineage": prepared.lineage,
             },
         )
-        checked = parity(scored_train.unionByName(scored_test), scorecard, config)
+        columns = [*features, PROBABILITY_COLUMN]
+        every_row = scored_train.select(*columns).unionByName(scored_test.select(*columns))
+        checked = parity(every_row, scorecard, config)
         spark_train.unpersist()
         encoded.unpersist()
         metrics = evaluate(
