@@ -228,7 +228,8 @@ def test_the_published_scorecard_is_served_as_any_other(run: Run) -> None:
     scorer = Scorer.from_json(run.store.get_bytes(record.scorecard_key))
     frame = parse_dataset(run.config, run.base, DATASET).head(200)
     rows = frame[run.config.features.all].astype(object).where(frame.notna(), None)
-    scores = [scorer.score(dict(r)).probability for r in rows.to_dict("records")]
+    records = [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
+    scores = [scorer.score(r).probability for r in records]
     assert all(0.0 < s < 1.0 for s in scores)
     assert json.loads(run.store.get_bytes(run_key(f"00spark{1:09d}")))["status"] in (
         "promoted",

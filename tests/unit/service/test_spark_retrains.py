@@ -32,7 +32,7 @@ EVENT = json.loads(
 
 
 def _event(**detail: Any) -> dict[str, Any]:
-    event = copy.deepcopy(EVENT)
+    event: dict[str, Any] = copy.deepcopy(EVENT)
     event["detail"].update(detail)
     return event
 
