@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from botocore.exceptions import ClientError
+
+from propensity.local.cfn import TEMPLATE_PATH, holds, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,33 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import VersioningConfigurationTypeDef
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that keeps CloudFormation short-form tags (!Ref, !Sub …) as {"Fn": value}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
-    return template
+__all__ = ["REPO_ROOT", "TEMPLATE_PATH", "Stack", "load_template"]
 
 
 @dataclass(frozen=True)
@@ -193,21 +168,7 @@ class Stack:
 
     def condition(self, name: str) -> bool:
         """A template condition under this stack's parameters (Equals, Not, And, Or)."""
-        return self._holds(self.template.get("Conditions", {})[name])
-
-    def _holds(self, expression: Any) -> bool:
-        ((key, arg),) = expression.items()
-        if key == "Fn::Equals":
-            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
-        if key == "Fn::Not":
-            return not self._holds(arg[0])
-        if key == "Fn::And":
-            return all(self._holds(a) for a in arg)
-        if key == "Fn::Or":
-            return any(self._holds(a) for a in arg)
-        if key in ("Condition", "Fn::Condition"):
-            return self.condition(str(arg))
-        raise ValueError(f"condition function {key} is not supported locally")
+        return holds(self.template.get("Conditions", {}), name, self.resolve)
 
     def _sub(self, name: str) -> str:
         if "." in name:
