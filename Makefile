@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
 	  || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[train,plots,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[train,spark,plots,dev]"
 	@touch $@
 
 venv: $(STAMP)

@@ -1,4 +1,5 @@
-"""RetrainFunction: the DynamoDB stream (feedback counter, queued jobs), the schedule, bootstrap.
+"""RetrainFunction: the DynamoDB stream (feedback counter, queued jobs), the schedule, bootstrap,
+and (with the Spark backend) EMR Serverless job run state changes.
 
 Events become typed values here, at the edge; the orchestrator never sees a storage key. Stream
 records are processed one by one and failures reported per record (``batchItemFailures``), so
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from propensity.adapters.emr_serverless import is_job_run_event, parse_job_run_event
 from propensity.adapters.feedback import parse_stream_keys
 from propensity.observability import logger, metrics, observed
 from propensity.records import RetrainJob
@@ -61,7 +63,27 @@ def _trigger(event: dict[str, Any]) -> str | None:
     if event.get("detail-type") == "CloudWatch Alarm State Change":
         state = (event.get("detail") or {}).get("state") or {}
         return "challenger-guard" if state.get("value") == "ALARM" else "ignored-alarm"
+    if is_job_run_event(event):
+        return "spark"
     return None
+
+
+def _on_spark_job(event: dict[str, Any]) -> dict[str, Any]:
+    """A Spark training run changed state: a final one publishes (or records) its version."""
+    try:
+        finished = parse_job_run_event(event)
+    except ValueError as exc:
+        logger.warning("job run event rejected", extra={"reason": str(exc)})
+        return {"status": "rejected", "reason": str(exc)}
+    if finished is None:
+        return {"status": "ignored", "reason": "not a final job run state"}
+    outcome = orchestrator.complete_spark_job(finished)
+    if outcome is None:
+        return {"status": "ok", "trigger": "spark", "job_run_id": finished.job_run_id}
+    metrics.add_metric(
+        name="VersionsPromoted" if outcome.promoted else "VersionsRejected", unit="Count", value=1
+    )
+    return {"status": "ok", "trigger": "spark", "outcome": asdict(outcome)}
 
 
 @observed
@@ -93,5 +115,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": "ok", "trigger": trigger, "reviews": [asdict(r) for r in reviews]}
     if trigger == "ignored-alarm":
         return {"status": "ignored", "reason": "the alarm left the ALARM state"}
+    if trigger == "spark":
+        return _on_spark_job(event)
     logger.warning("unrecognised event ignored", extra={"keys": sorted(event)})
-    return {"status": "ignored", "reason": "not a stream, schedule or bootstrap event"}
+    return {"status": "ignored", "reason": "not a stream, schedule, bootstrap or job run event"}

@@ -133,6 +133,31 @@ class EstimatorConfig(_Strict):
     max_iter: Annotated[int, Field(ge=10)] = 5000
 
 
+class TrainingConfig(_Strict):
+    """Where a version is trained: in the retrain function (scikit-learn), as a Spark job (EMR
+    Serverless, deployed with the stack's SparkBackend parameter), or by size: "auto" sends a
+    retrain to Spark from ``spark_min_rows`` rows (base dataset plus feedback) on."""
+
+    backend: Literal["lambda", "spark", "auto"] = "lambda"
+    spark_min_rows: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _threshold_for_auto(self) -> TrainingConfig:
+        if self.backend == "auto" and self.spark_min_rows is None:
+            raise ValueError("training.spark_min_rows is required when training.backend = 'auto'")
+        if self.backend != "auto" and self.spark_min_rows is not None:
+            raise ValueError(
+                f"training.spark_min_rows applies only to backend 'auto', not {self.backend!r}"
+            )
+        return self
+
+    def backend_for(self, rows: int) -> Literal["lambda", "spark"]:
+        """The backend that trains a version on ``rows`` rows."""
+        if self.backend == "auto":
+            return "spark" if rows >= (self.spark_min_rows or 0) else "lambda"
+        return self.backend
+
+
 class SplitConfig(_Strict):
     test_size: Annotated[float, Field(gt=0, lt=1)] = 0.2
     seed: int = 42
@@ -267,6 +292,7 @@ class ModelConfig(_Strict):
     target: TargetConfig
     features: FeaturesConfig
     estimator: EstimatorConfig = EstimatorConfig()
+    training: TrainingConfig = TrainingConfig()
     split: SplitConfig = SplitConfig()
     threshold: ThresholdConfig = ThresholdConfig()
     promotion: PromotionConfig = PromotionConfig()

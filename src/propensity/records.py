@@ -271,6 +271,25 @@ class RetrainJobQueued:
 RetrainEvent = FeedbackCounted | RetrainJobQueued
 
 
+# EMR Serverless job run states after which nothing more happens.
+SPARK_FINAL_STATES = ("SUCCESS", "FAILED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class SparkJobFinished:
+    """A Spark training job run reached a final state (EventBridge's "EMR Serverless Job Run
+    State Change", parsed at the edge)."""
+
+    application_id: str
+    job_run_id: str
+    state: str  # one of SPARK_FINAL_STATES
+    reason: str = ""  # the run's stateDetails, when EMR gives one
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "SUCCESS"
+
+
 @dataclass(frozen=True)
 class UploadedData:
     """An accepted upload's bytes, as a retrain reads them (checked against its SHA-256)."""
@@ -319,6 +338,8 @@ class RetrainOutcome:
     feedback_rows: int
     # The challenger mode it went on trial in ("shadow", "canary"); "" when decided here.
     trial: str = ""
+    # A Spark training job was submitted: the version is published when the job completes.
+    pending: bool = False
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,14 @@ class RetrainSettings(_FunctionSettings):
     datasets_prefix: str = "datasets/"
     # The function's timeout: a job still "running" after this long was cut off mid-retrain.
     retrain_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = 900
+    # The Spark backend (template parameter SparkBackend=Enabled); empty: not deployed, and a
+    # model whose training.backend picks Spark fails its retrain naming the field.
+    spark_application_id: str = ""
+    spark_job_role_arn: str = ""
+    # The job's entry point script (roots/spark_job.py in S3) and spark-submit parameters (the
+    # packaged virtualenv archive the job runs in).
+    spark_entry_point: str = ""
+    spark_submit_parameters: str = ""
 
     @property
     def data_root(self) -> str:

@@ -20,18 +20,29 @@ def props(logical_id: str) -> dict[str, Any]:
     return dict(RESOURCES[logical_id]["Properties"])
 
 
-def statements(function: str) -> list[dict[str, Any]]:
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def statements(function: str, *, enabled: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """A function's inline statements as deployed with the conditions in ``enabled`` true (by
+    default none: the stack with its default parameters)."""
     found = []
     for policy in props(function).get("Policies", []):
         if isinstance(policy, dict) and "Statement" in policy:
-            found.extend(policy["Statement"])
+            for entry in policy["Statement"]:
+                statement = entry
+                if "Fn::If" in entry:
+                    condition, when_true, when_false = entry["Fn::If"]
+                    statement = when_true if condition in enabled else when_false
+                if statement != NO_VALUE:
+                    found.append(statement)
     return found
 
 
-def allowed(function: str) -> set[tuple[str, str]]:
+def allowed(function: str, *, enabled: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
     """(action, resource text) pairs a function's inline statements allow."""
     pairs = set()
-    for statement in statements(function):
+    for statement in statements(function, enabled=enabled):
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )

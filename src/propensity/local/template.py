@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from botocore.exceptions import ClientError
+
+from propensity.local.cfn import TEMPLATE_PATH, holds, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,33 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import VersioningConfigurationTypeDef
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that keeps CloudFormation short-form tags (!Ref, !Sub …) as {"Fn": value}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
-    return template
+__all__ = ["REPO_ROOT", "TEMPLATE_PATH", "Stack", "load_template"]
 
 
 @dataclass(frozen=True)
@@ -182,11 +157,18 @@ class Stack:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), text)
             if key == "Fn::GetAtt":
                 return f"arn:local:{arg[0]}:{arg[1]}"
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A template condition under this stack's parameters (Equals, Not, And, Or)."""
+        return holds(self.template.get("Conditions", {}), name, self.resolve)
 
     def _sub(self, name: str) -> str:
         if "." in name:

@@ -327,6 +327,15 @@ class LiveEvaluator(Protocol):
         ...
 
 
+class SparkJobs(Protocol):
+    """Starts Spark training jobs (``adapters.emr_serverless.EmrServerlessJobs``)."""
+
+    def submit(self, model: str, version: str, request_prefix: str) -> str:
+        """Start the job that trains ``version`` from the request under ``request_prefix``;
+        returns its job run id (the completion event names it)."""
+        ...
+
+
 class DriftCheck(Protocol):
     def refresh(self, model: str) -> Mapping[str, Any]:
         """Recompute and store the model's drift report; its ``drift`` key says if it drifted."""

@@ -71,6 +71,20 @@ def decide(
             f"scorecard is {size:,} bytes, over the limit of {rule.max_scorecard_bytes:,}",
         )
         return Decision(False, guard.detail, (guard,))
+    parity = (evidence or {}).get("parity")
+    if parity is not None and not parity.get("passed", False):
+        # A backend whose compiled scorecard is not the model it fitted (training.spark.fit).
+        guard = Guard(
+            "scorecard_parity",
+            "",
+            float(parity.get("max_abs_diff", math.nan)),
+            float(parity.get("tolerance", 0.0)),
+            False,
+            f"compiled scorecard differs from the fitted model by up to "
+            f"{parity.get('max_abs_diff')} on {parity.get('rows', 0):,} rows "
+            f"(tolerance {parity.get('tolerance')})",
+        )
+        return Decision(False, guard.detail, (guard,))
     if champion is None:
         return Decision(True, f"first version ({rule.metric} {primary:.4f})")
     guards = [*_collapse_guards(rule, candidate, champion)]

@@ -17,6 +17,7 @@ from datetime import timedelta
 from propensity.clock import iso, parse_iso, utc_now
 from propensity.config import ModelConfig
 from propensity.errors import (
+    ConfigError,
     ModelArchivedError,
     PropensityError,
     RetrainBusyError,
@@ -30,6 +31,7 @@ from propensity.records import (
     RetrainJob,
     RetrainJobQueued,
     RetrainOutcome,
+    SparkJobFinished,
 )
 from propensity.scoring import Scorer
 from propensity.service.artifacts import load_verified
@@ -48,7 +50,9 @@ from propensity.service.ports import (
     UploadStore,
 )
 from propensity.service.publication import Publisher
+from propensity.service.registry_reads import comparator_keys, recorded_outcome
 from propensity.service.scheduled_runs import Action, ScheduledRun
+from propensity.service.spark_retrains import SparkRetrains, training_rows
 from propensity.service.training_inputs import TrainingInputs
 from propensity.service.training_snapshot import TrainingSnapshots
 from propensity.service.trial_review import TrialReview, TrialReviewer
@@ -56,10 +60,7 @@ from propensity.versions import version_name
 
 log = logging.getLogger(__name__)
 
-# Promotion events that record a person's approval of a version.
-PERSON_APPROVED_ACTIONS = ("manual", "rollback")
-# How far back a redelivered job looks for the version it may have recorded already.
-JOB_LOOKBACK_VERSIONS = 25
+NO_SPARK = "this stack does not deploy the Spark backend (SparkBackend=Disabled)"
 
 
 class RetrainOrchestrator:
@@ -79,6 +80,7 @@ class RetrainOrchestrator:
         snapshots: TrainingSnapshots | None = None,
         trials: ChallengerTrials | None = None,
         reviewer: TrialReviewer | None = None,
+        spark: SparkRetrains | None = None,
         min_feedback: int = 0,
         lock_seconds: int = 1800,
         job_timeout_seconds: int = 900,
@@ -94,6 +96,7 @@ class RetrainOrchestrator:
         self._uploads = uploads
         self._jobs = jobs
         self._drift = drift
+        self._spark = spark
         self._min_feedback = min_feedback
         self._lock_seconds = lock_seconds
         self._job_timeout = timedelta(seconds=job_timeout_seconds)
@@ -228,7 +231,7 @@ class RetrainOrchestrator:
                 raise RetrainBusyError(f"a retrain of {model!r} is already running")
         try:
             # Checked under the lock, so two deliveries of one job never both train.
-            recorded = self._outcome_of_job(model, job_id) if job_id is not None else None
+            recorded = recorded_outcome(self._registry, model, job_id) if job_id else None
             if recorded is not None:
                 return recorded
             return self._retrain(model, trigger=trigger, actor=actor, job_id=job_id)
@@ -267,6 +270,17 @@ class RetrainOrchestrator:
         champion = self._registry.get_champion(model)
         comparators = self._comparators(model, champion)
         version = version_name(self._registry.latest_version_number(model) + 1)
+        if config.training.backend_for(training_rows(data)) == "spark":
+            return self._spark_retrains(model).submit(
+                config,
+                data,
+                version=version,
+                comparators=comparator_keys(self._registry, model, champion),
+                trigger=trigger,
+                actor=actor,
+                consumed=pending,
+                job_id=job_id,
+            )
         candidate = self._trainer.train(config, data, version=version, comparators=comparators)
         return self.publish(
             candidate,
@@ -277,25 +291,23 @@ class RetrainOrchestrator:
             job_id=job_id,
         )
 
+    def complete_spark_job(self, event: SparkJobFinished) -> RetrainOutcome | None:
+        """A Spark training run finished: publish its candidate through the gate."""
+        return self._spark_retrains("(any)").complete(event, self.publish)
+
+    def _spark_retrains(self, model: str) -> SparkRetrains:
+        if self._spark is None:
+            raise ConfigError(f"model {model!r}: training.backend is spark; {NO_SPARK}")
+        return self._spark
+
     def training_set(self, config: ModelConfig) -> TrainingSet:
         return self._inputs.read(config)
 
     def _comparators(self, model: str, champion: ChampionAlias | None) -> dict[str, Scorer]:
         """What a candidate must beat: the champion, and a fixed reference (the last version a
         person promoted or rolled back to, else v1), so promoted small losses cannot add up."""
-        if champion is None:
-            return {}
-        comparators = {"champion": self._scorer(champion.scorecard_key, champion.scorecard_sha256)}
-        approved = [
-            e.version
-            for e in self._registry.list_promotions(model)
-            if e.action in PERSON_APPROVED_ACTIONS
-        ]
-        reference = self._registry.get_version(model, approved[0] if approved else "v1")
-        comparators["reference"] = self._scorer(
-            reference.scorecard_key, reference.artifacts.get("scorecard.json", "")
-        )
-        return comparators
+        refs = comparator_keys(self._registry, model, champion)
+        return {name: self._scorer(key, sha256) for name, (key, sha256) in refs.items()}
 
     def _scorer(self, key: str, sha256: str) -> Scorer:
         return Scorer.from_json(load_verified(self._artifacts, key, sha256))
@@ -314,25 +326,6 @@ class RetrainOrchestrator:
                 exc,
                 self._lock_seconds,
             )
-
-    def _outcome_of_job(self, model: str, job_id: str) -> RetrainOutcome | None:
-        for record in self._registry.list_versions(model, limit=JOB_LOOKBACK_VERSIONS):
-            if record.extra.get("job_id") != job_id:
-                continue
-            reason = record.reason
-            if record.status == "candidate":
-                reason = f"{record.version} was recorded but its promotion did not complete"
-            champion_metrics = record.extra.get("champion_metrics") or None
-            return RetrainOutcome(
-                model,
-                record.version,
-                record.status == "promoted",
-                reason,
-                dict(record.metrics),
-                dict(champion_metrics) if champion_metrics else None,
-                int(record.extra.get("feedback_rows", 0)),
-            )
-        return None
 
     # --- the schedule, per model --------------------------------------------------------------
 

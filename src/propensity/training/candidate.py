@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -113,6 +114,21 @@ def candidate_from(
     )
 
 
+@dataclass(frozen=True)
+class PreparedData:
+    """What a backend trains and evaluates on: the base split, the extra training rows, and the
+    held-out feedback (scored beside the base split), with their lineage."""
+
+    base: pd.DataFrame
+    train: pd.DataFrame
+    test: pd.DataFrame
+    extra: pd.DataFrame
+    held: pd.DataFrame
+    selected: int  # feedback rows the hash chose for the hold-out
+    held_excluded: dict[str, int]
+    lineage: dict[str, Any]
+
+
 class SklearnTrainer:
     """Trains a candidate in this process with scikit-learn (the retrain function's backend)."""
 
@@ -143,14 +159,9 @@ class SklearnTrainer:
             frames.append(frame[columns])
         return pd.concat(frames, ignore_index=True)
 
-    def train(
-        self,
-        config: ModelConfig,
-        data: TrainingSet,
-        *,
-        version: str,
-        comparators: Mapping[str, Scorer],
-    ) -> Candidate:
+    def prepare(self, config: ModelConfig, data: TrainingSet) -> PreparedData:
+        """The held-out split the gate uses and the screened extra rows, as every backend
+        trains on them (the base split is ``split_frame``'s: the same rows at every retrain)."""
         base = self._base(config, data)
         train, test = split_frame(base, config)
         kept, chosen = split_feedback(data.feedback, config.evaluation.feedback_holdout_share)
@@ -171,6 +182,18 @@ class SklearnTrainer:
             "feedback_held_out_rows": len(held),
             "feedback_held_out_matches_excluded": copies,
         }
+        return PreparedData(base, train, test, extra, held, len(chosen), held_excluded, lineage)
+
+    def train(
+        self,
+        config: ModelConfig,
+        data: TrainingSet,
+        *,
+        version: str,
+        comparators: Mapping[str, Scorer],
+    ) -> Candidate:
+        prepared = self.prepare(config, data)
+        base, extra, held, lineage = prepared.base, prepared.extra, prepared.held, prepared.lineage
         trained = train_model(
             config,
             base,
@@ -185,8 +208,8 @@ class SklearnTrainer:
             held,
             lambda frame: trained.pipeline.predict_proba(frame[config.features.all])[:, 1],
             comparators,
-            selected=len(chosen),
-            excluded=held_excluded,
+            selected=prepared.selected,
+            excluded=prepared.held_excluded,
         )
         return candidate_from(
             trained, comparators=comparators, lineage=lineage, feedback_holdout=report
