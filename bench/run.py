@@ -48,6 +48,7 @@ def run(
     smoke: bool,
     parts: Sequence[str] = PARTS,
     scale_sizes: Sequence[int] = (),
+    scale_base: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Every part (the reports) or, with ``parts`` a subset, those parts into partial.json."""
     t_start = time.perf_counter()
@@ -76,8 +77,11 @@ def run(
     if "retrain-scale" in parts:
         from bench import retrain_scale  # its own module and report (retrain_scale.md/.png)
 
-        say(f"retrain at scale: N = {', '.join(f'{n:,}' for n in scale_sizes)} …")
-        report["retrain_scale"] = retrain_scale.measure(scale_sizes, out)
+        say(
+            f"retrain at scale: N = {', '.join(f'{n:,}' for n in scale_sizes)}, "
+            f"base × {', '.join(map(str, scale_base)) or 'none'} …"
+        )
+        report["retrain_scale"] = retrain_scale.measure(scale_sizes, out, scale_base)
 
     if partial:
         report["bench_seconds"] = time.perf_counter() - t_start
@@ -121,6 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scale-1m", action="store_true", help="retrain-scale: add N = 1,000,000 (slow)"
     )
+    parser.add_argument(
+        "--scale-base",
+        type=int,
+        nargs="*",
+        default=[10, 100],
+        help="retrain-scale: base dataset resampled to k × the bank rows (none: skip)",
+    )
     parser.add_argument("--cold-runs", type=int, help="fresh processes per design (cold start)")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
@@ -128,7 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = replace(plan, cold_runs=args.cold_runs)
     parts = tuple(p for p in (*PARTS, *OPTIONAL_PARTS) if p in args.only) if args.only else PARTS
     sizes = [*args.scale_sizes, *([1_000_000] if args.scale_1m else [])]
-    run(plan, Path(args.out), smoke=args.smoke, parts=parts, scale_sizes=sizes)
+    run(
+        plan,
+        Path(args.out),
+        smoke=args.smoke,
+        parts=parts,
+        scale_sizes=sizes,
+        scale_base=args.scale_base,
+    )
     return 0
 
 
