@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -164,17 +166,35 @@ def write(report: dict[str, Any], out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.retrain_scale", description=__doc__)
     parser.add_argument("--out", default=str(REPO / "bench"))
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--scale-1m", action="store_true", help="add N = 1,000,000 (slow)")
     parser.add_argument("--base", type=int, nargs="*", default=list(BASE_FACTORS))
     parser.add_argument("--replot", action="store_true", help="render .md/.png from the .json")
+    parser.add_argument(
+        "--add-to",
+        metavar="LABEL",
+        help="measure into a scratch directory and add the samples to --out's report as LABEL",
+    )
+    parser.add_argument("--note", default="", help="with --add-to: what this run changed")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.replot:
         write(json.loads((out / "retrain_scale.json").read_text()), out)
         return 0
     sizes = [*args.sizes, *([1_000_000] if args.scale_1m else [])]
-    measure(sizes, out, args.base)
+    if not args.add_to:
+        measure(sizes, out, args.base)
+        return 0
+    with tempfile.TemporaryDirectory() as scratch:
+        extra = measure(sizes, Path(scratch), args.base)
+    report = json.loads((out / "retrain_scale.json").read_text())
+    report.setdefault("extra_runs", {})[args.add_to] = {
+        "note": args.note,
+        "generated_at": extra["generated_at"],
+        "command": "python -m bench.retrain_scale " + " ".join(argv or sys.argv[1:]),
+        "samples": extra["samples"],
+    }
+    write(report, out)
     return 0
 
 

@@ -66,7 +66,10 @@ def ceiling(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ("feedback_rows_on_bank_base", {"feedback": None, "base": float(BASE_ROWS)}),
         ("base_rows_with_10k_feedback", {"feedback": 10_000.0, "base": None}),
     ):
-        by = {key: _solve(fits[key], limit, **kwargs) for key, limit in METRICS}  # type: ignore[arg-type]
+        by = {
+            key: _solve(fits[key], limit, **kwargs)  # type: ignore[arg-type]
+            for key, limit in METRICS
+        }
         binding = min(by, key=lambda k: by[k])
         out[name] = {"by_metric": by, "rows": by[binding], "binding": binding}
     return out
@@ -79,6 +82,58 @@ def target_1m(samples: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     s = first[0]
     met = {k: s[k] < limit for k, limit in TARGET_1M.items()}
     return {"sample_mode": s["mode"], "met": all(met.values()), "by_metric": met}
+
+
+HEADER = (
+    "| N feedback | base rows | mode | retrain s | peak MiB | DynamoDB feedback items read | "
+    "read units | S3 MB read | rows in snapshot |",
+    "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+)
+SHARES = (
+    ("feedback read", "inclusive_share_ours", "training_inputs.py:TrainingInputs._stored_feedback"),
+    ("training", "inclusive_share_ours", "candidate.py:SklearnTrainer.train"),
+    ("waiting on a socket (the emulators)", "innermost_share", "socket.py:SocketIO.readinto"),
+)
+
+
+def shares(sample: dict[str, Any]) -> dict[str, float]:
+    """Shares of the retrain's wall time, from its sampling profile."""
+    profile = sample.get("profile") or {}
+    return {
+        label: sum(e["share"] for e in profile.get(key, []) if e["function"].endswith(name))
+        for label, key, name in SHARES
+    }
+
+
+def _target_lines(samples: Sequence[dict[str, Any]]) -> list[str]:
+    t1m = target_1m(samples)
+    lines = ["## The 1M point", ""]
+    if t1m is None:
+        return [*lines, "Not measured in this run (`--scale-1m`).", ""]
+    verdict = (
+        "**Met**."
+        if t1m["met"]
+        else "**Missed**: " + ", ".join(k for k, ok in t1m["by_metric"].items() if not ok) + "."
+    )
+    lines += [
+        "Target: the first snapshot retrain at N = 1,000,000 (every item read from DynamoDB "
+        f"Local) under 3 GiB peak and 5 minutes. {verdict}",
+        "",
+        "| N | mode | retrain s | peak MiB | "
+        + " | ".join(f"{label} (share of wall)" for label, _, _ in SHARES)
+        + " | wall less socket waits (s) |",
+        "|---:|---|---:|---:|" + "---:|" * len(SHARES) + "---:|",
+    ]
+    for s in samples:
+        if s["size"] >= 1_000_000:
+            share = shares(s)
+            waiting = share["waiting on a socket (the emulators)"]
+            lines.append(
+                f"| {s['n']:,} | {s['mode']} | {s['retrain_s']:.0f} | {s['peak_rss_mib']:.0f} | "
+                + " | ".join(f"{v:.0%}" for v in share.values())
+                + f" | {s['retrain_s'] * (1 - waiting):.0f} |"
+            )
+    return [*lines, ""]
 
 
 def _row(s: dict[str, Any]) -> str:
@@ -101,9 +156,7 @@ def markdown(report: dict[str, Any]) -> str:
         "`bench/retrain_scale.py`): each retrain in its own process, DynamoDB Local (in memory) "
         f"and a moto S3 server on this machine ({report.get('machine', '')}).",
         "",
-        "| N feedback | base rows | mode | retrain s | peak MiB | DynamoDB feedback items read | "
-        "read units | S3 MB read | rows in snapshot |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        *HEADER,
         *(_row(s) for s in samples),
         "",
     ]
@@ -120,21 +173,15 @@ def markdown(report: dict[str, Any]) -> str:
             + ".",
             "",
         ]
-    t1m = target_1m(samples)
-    lines += ["## The 1M point", ""]
-    if t1m is None:
-        lines += ["Not measured in this run (`--scale-1m`).", ""]
-    else:
+    lines += _target_lines(samples)
+    for label, extra in report.get("extra_runs", {}).items():
         lines += [
-            "Target: the first snapshot retrain at N = 1,000,000 (every item read from "
-            "DynamoDB) under 3 GiB peak and 5 minutes. "
-            + (
-                "**Met**."
-                if t1m["met"]
-                else "**Missed**: "
-                + ", ".join(k for k, ok in t1m["by_metric"].items() if not ok)
-                + "."
-            ),
+            f"## {label}",
+            "",
+            f"{extra['note']} Generated {extra['generated_at']} by `{extra['command']}`.",
+            "",
+            *HEADER,
+            *(_row(s) for s in extra["samples"]),
             "",
         ]
     lines += _ceiling_lines(ceiling(samples))
@@ -238,6 +285,14 @@ def plot(report: dict[str, Any], path: Path) -> None:
             )
             for s in base:
                 ax.annotate(f"×{s['base_factor']}", (s["feedback_items"] + s["base_rows"], s[key]))
+        for label, extra in report.get("extra_runs", {}).items():
+            ax.plot(
+                [s["feedback_items"] + s["base_rows"] for s in extra["samples"]],
+                [s[key] for s in extra["samples"]],
+                "*",
+                markersize=11,
+                label=label,
+            )
         ax.axhline(limit, color="red", linestyle="--", linewidth=1, label="Lambda limit")
         ax.set_xscale("log")
         ax.set_yscale("log")
