@@ -176,6 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure into a scratch directory and add the samples to --out's report as LABEL",
     )
     parser.add_argument("--note", default="", help="with --add-to: what this run changed")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        help="with --add-to: the samples of a run already made (its retrain_scale.json)",
+    )
+    parser.add_argument("--command", help="with --from: the command that made that run")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.replot:
@@ -185,13 +191,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.add_to:
         measure(sizes, out, args.base)
         return 0
-    with tempfile.TemporaryDirectory() as scratch:
-        extra = measure(sizes, Path(scratch), args.base)
+    if args.source:
+        extra = json.loads(Path(args.source).read_text())
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            extra = measure(sizes, Path(scratch), args.base)
     report = json.loads((out / "retrain_scale.json").read_text())
     report.setdefault("extra_runs", {})[args.add_to] = {
         "note": args.note,
         "generated_at": extra["generated_at"],
-        "command": "python -m bench.retrain_scale " + " ".join(argv or sys.argv[1:]),
+        "command": extra["command"]
+        if args.source
+        else "python -m bench.retrain_scale " + " ".join(argv or sys.argv[1:]),
         "samples": extra["samples"],
     }
     write(report, out)
