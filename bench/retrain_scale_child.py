@@ -3,7 +3,9 @@
 ``python -m bench.retrain_scale_child MODE`` (``table`` or ``snapshot-…``) retrains bank
 through the retrain function's wiring (with or without the training snapshot) against the
 endpoints and names in the environment, counting what every boto3 client reads, and prints
-one JSON line.
+one JSON line. ``BENCH_BASE_SOURCE`` and ``BENCH_BASE_SHA256``, when set, name the base
+dataset (in the bucket's datasets prefix) the bank config reads instead of the shipped one (the
+base-scaling points); a sampling profiler (``retrain_scale_sampler``) runs beside the retrain.
 """
 
 from __future__ import annotations
@@ -70,14 +72,18 @@ def child(mode: str) -> dict[str, Any]:
     events.register("after-call.dynamodb", tally.dynamodb)
     events.register("after-call.s3", tally.s3)
 
+    from bench.retrain_scale_sampler import Sampler
     from propensity.settings import RetrainSettings
+
+    _scaled_base()
 
     settings = RetrainSettings()  # type: ignore[call-arg]
     orchestrator = (
         _snapshot_orchestrator(settings) if mode.startswith("snapshot") else _table(settings)
     )
     started = time.perf_counter()
-    outcome = orchestrator.retrain(MODEL, trigger="admin")
+    with Sampler() as sampler:
+        outcome = orchestrator.retrain(MODEL, trigger="admin")
     wall = time.perf_counter() - started
     lineage = orchestrator._registry.get_version(MODEL, outcome.version).extra["lineage"]
     return {
@@ -92,7 +98,28 @@ def child(mode: str) -> dict[str, Any]:
         "snapshot": lineage["feedback"].get("snapshot"),
         "version": outcome.version,
         "promoted": outcome.promoted,
+        "profile": sampler.report(),
     }
+
+
+def _scaled_base() -> None:
+    """Point bank's config at the scaled base dataset (its own SHA-256), when one is named."""
+    source = os.environ.get("BENCH_BASE_SOURCE")
+    if not source:
+        return
+    import propensity.roots
+
+    packaged = propensity.roots.model_configs
+
+    def scaled() -> dict[str, Any]:
+        configs = packaged()
+        bank = configs[MODEL]
+        dataset = bank.dataset.model_copy(
+            update={"source": source, "sha256": os.environ["BENCH_BASE_SHA256"]}
+        )
+        return {**configs, MODEL: bank.model_copy(update={"dataset": dataset})}
+
+    propensity.roots.model_configs = scaled
 
 
 def _snapshot_orchestrator(settings: Any) -> Any:

@@ -20,16 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bench.run import (
-    EVENTS,
-    FLOOR_HANDLER,
-    PREDICT_HANDLER,
-    REPO,
-    _cold_start_sample,
-    percentiles,
-    say,
-    summary,
-)
+from bench.cold import cold_start_sample
+from bench.common import EVENTS, FLOOR_HANDLER, PREDICT_HANDLER, REPO, percentiles, say, summary
 
 PREVIOUS = "3.11"
 PREVIOUS_VENV = REPO / ".venv-py311"
@@ -140,7 +132,7 @@ def measure(env: Mapping[str, str], cold_runs: int, warm_requests: int) -> dict[
     for _ in range(cold_runs):
         for name, python in interpreters.items():
             for kind in ("ours", "floor"):
-                sample = _cold_start_sample(kind, envs[name], python=python)
+                sample = cold_start_sample(kind, envs[name], python=python)
                 cold[name][kind].append(sample["to_first_response_s"])
     warm: dict[str, dict[str, list[float]]] = {n: {"ours": [], "floor": []} for n in interpreters}
     for _ in range(2):  # two turns each, alternating

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from propensity.adapters.feedback_items import sequence_key
 from propensity.adapters.feedback_log import DynamoFeedbackLog
 from propensity.adapters.snapshot_store import BucketSnapshots
 from propensity.errors import StorageError
@@ -20,6 +22,7 @@ from propensity.local.template import Stack
 from propensity.roots.retrain import retrain_orchestrator
 from propensity.service.retraining import RetrainOrchestrator
 from propensity.service.snapshot_format import Manifest, decode_part
+from propensity.service.training_snapshot import ORPHAN_AGE
 from propensity.settings import RetrainSettings
 from tests.functions.test_admin_feedback_handler import call, store_feedback
 
@@ -171,6 +174,101 @@ def test_a_crash_between_the_part_and_the_manifest_leaves_no_duplicate_and_no_lo
     # And the orphan is still there, ignored (named by no manifest)
     named = {f"snapshots/telecom/parts/{p.sha256}.json.gz" for p in manifest.parts}
     assert len(set(keys) - named) == 1
+
+
+def test_parts_no_manifest_names_are_deleted_once_older_than_the_safety_age(
+    wired: RetrainOrchestrator, stack: Stack
+) -> None:
+    # Given a snapshot of 10 items, and an orphan part: a retrain that wrote its part for 4
+    # more items and failed on the manifest
+    store_feedback(stack, {"ivan": 10})
+    wired.retrain("telecom", trigger="admin")
+    store_feedback(stack, {"judy": 4})
+    snapshots = wired._inputs._snapshots
+    assert snapshots is not None
+    healthy = snapshots._store
+    snapshots._store = ManifestFails(stack.names["ArtifactsBucket"])
+    with pytest.raises(StorageError):
+        wired.retrain("telecom", trigger="admin")
+    snapshots._store = healthy
+    _, _, keys = snapshot(stack, "telecom")
+    # When the next retrain commits a manifest while the orphan is fresh (it could be the part
+    # of a retrain racing this one)
+    store_feedback(stack, {"mallory": 1})
+    wired.retrain("telecom", trigger="admin")
+    # Then the orphan is kept
+    manifest, _, after = snapshot(stack, "telecom")
+    named = {f"snapshots/telecom/parts/{p.sha256}.json.gz" for p in manifest.parts}
+    orphans = set(keys) - named
+    assert len(orphans) == 1 and orphans <= set(after)
+    # When a retrain commits after the safety age has passed
+    later = datetime.now(UTC) + ORPHAN_AGE + timedelta(minutes=1)
+    snapshots._now = lambda: later
+    store_feedback(stack, {"niaj": 1})
+    outcome = wired.retrain("telecom", trigger="admin")
+    # Then the orphan is gone, every part the new and the replaced manifest name is still there
+    # and every item is in the snapshot once
+    replaced = named
+    manifest, ids, stored = snapshot(stack, "telecom")
+    named = {f"snapshots/telecom/parts/{p.sha256}.json.gz" for p in manifest.parts}
+    assert not orphans & set(stored) and named | replaced == set(stored)
+    assert len(ids) == len(set(ids)) == 16
+    # And the version records how many parts it deleted
+    record = {v.version: v for v in wired._registry.list_versions("telecom")}
+    lineage = record[outcome.version].extra["lineage"]["feedback"]["snapshot"]
+    assert lineage["orphans_deleted"] == 1
+
+
+def store_unnumbered(stack: Stack, subject: str, n: int) -> None:
+    """Feedback as code older than sequence numbers stored it: counted in the counter's total
+    and pending, but with no ``seq``, no ``SEQ#`` pointer, and the counter's seq not moved."""
+    table, db = stack.names["FeedbackTable"], boto3.client("dynamodb")
+    before = DynamoFeedbackLog(table).committed("telecom")
+    store_feedback(stack, {subject: n})
+    for seq in range(before + 1, before + n + 1):
+        pointer = db.get_item(
+            TableName=table, Key={"model": {"S": "telecom"}, "item": {"S": sequence_key(seq)}}
+        )["Item"]
+        db.delete_item(TableName=table, Key={"model": pointer["model"], "item": pointer["item"]})
+        item = {"S": "FEEDBACK#" + pointer["feedback_id"]["S"]}
+        db.update_item(
+            TableName=table,
+            Key={"model": {"S": "telecom"}, "item": item},
+            UpdateExpression="REMOVE seq",
+        )
+    db.update_item(
+        TableName=table,
+        Key={"model": {"S": "telecom"}, "item": {"S": "COUNTER"}},
+        UpdateExpression="SET seq = :before",
+        ExpressionAttributeValues={":before": {"N": str(before)}},
+    )
+
+
+def test_feedback_stored_without_a_number_after_the_snapshot_rebuilds_it(
+    reads: ReadCounter, wired: RetrainOrchestrator, stack: Stack
+) -> None:
+    # Given a snapshot of 8 items
+    store_feedback(stack, {"olivia": 8})
+    wired.retrain("telecom", trigger="admin")
+    # When older code (a rolling deploy) stores 3 items without sequence numbers, and telecom
+    # is retrained
+    store_unnumbered(stack, "peggy", 3)
+    reads.reset()
+    outcome = wired.retrain("telecom", trigger="admin")
+    # Then the snapshot was rebuilt from a full read: it holds all 11 items once
+    manifest, ids, _ = snapshot(stack, "telecom")
+    assert len(ids) == len(set(ids)) == 11 and sum(i.startswith("peggy") for i in ids) == 3
+    assert reads.items["FEEDBACK#"] == 11 and manifest.unnumbered == 3
+    # And the version trained on all 11, its lineage saying why the snapshot was rebuilt
+    record = {v.version: v for v in wired._registry.list_versions("telecom")}
+    feedback = record[outcome.version].extra["lineage"]["feedback"]
+    assert feedback["items"] == 11 and "3 feedback items" in feedback["snapshot"]["rebuilt"]
+    # When nothing new arrived, the next retrain reads no feedback and rebuilds nothing
+    reads.reset()
+    again = wired.retrain("telecom", trigger="admin")
+    record = {v.version: v for v in wired._registry.list_versions("telecom")}
+    assert reads.items["FEEDBACK#"] == 0
+    assert record[again.version].extra["lineage"]["feedback"]["snapshot"]["rebuilt"] is None
 
 
 def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(stack: Stack) -> None:

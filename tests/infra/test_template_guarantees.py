@@ -240,3 +240,13 @@ def test_the_architecture_parameter_reaches_every_function_and_layer() -> None:
             assert "Architectures" not in props, name
         if resource["Type"] == "AWS::Serverless::LayerVersion":
             assert props["CompatibleArchitectures"] == chosen, name
+
+
+def test_of_the_bucket_the_retrain_function_deletes_only_snapshot_parts() -> None:
+    # Given the retrain function's grants on the artifacts bucket
+    deletes = {r for a, r in allowed("RetrainFunction") if a.startswith("s3:Delete")}
+    # Then it may delete snapshot parts (orphans, once old enough) and nothing else: no
+    # manifest, model, dataset or upload
+    assert deletes == {str({"Fn::Sub": "${ArtifactsBucket.Arn}/snapshots/*/parts/*"})}
+    for function in ("PredictFunction", "FeedbackFunction"):
+        assert not any(a.startswith("s3:Delete") for a, _ in allowed(function))

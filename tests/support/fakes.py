@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from propensity.columns import FeedbackColumns
@@ -164,8 +165,11 @@ class FakeFeedbackStore:
     def committed(self, model: str) -> int:
         return self.sequences.get(model, 0)
 
-    def _numbered(self, model: str, keep: Any) -> Iterator[FeedbackColumns]:
-        mine = sorted((n, i) for (m, i), n in self.numbers.items() if m == model and keep(n))
+    def _numbered(
+        self, model: str, keep: Any, extra: dict[tuple[str, str], int] | None = None
+    ) -> Iterator[FeedbackColumns]:
+        numbers = {**(extra or {}), **self.numbers}
+        mine = sorted((n, i) for (m, i), n in numbers.items() if m == model and keep(n))
         page = FeedbackColumns()
         for n, feedback_id in mine:
             if (model, feedback_id) not in self.items:
@@ -188,7 +192,11 @@ class FakeFeedbackStore:
         return self._numbered(model, lambda n: after < n <= upto)
 
     def read_all(self, model: str, upto: int) -> Iterator[FeedbackColumns]:
-        return self._numbered(model, lambda n: n <= upto)
+        unnumbered = {key: 0 for key in self.items if key[0] == model and key not in self.numbers}
+        return self._numbered(model, lambda n: n <= upto, unnumbered)
+
+    def unnumbered(self, model: str) -> int:
+        return sum(1 for key in self.items if key[0] == model and key not in self.numbers)
 
     def list_for_model(self, model: str) -> list[FeedbackRecord]:
         return [r for (m, _), r in self.items.items() if m == model]
@@ -278,6 +286,7 @@ class FakeSnapshots:
     def __init__(self) -> None:
         self.manifests: dict[str, tuple[bytes, str]] = {}
         self.parts: dict[tuple[str, str], bytes] = {}
+        self.written: dict[tuple[str, str], datetime] = {}
         self.part_writes = 0
         self.fail_after_parts: int | None = None
         self.fail_manifest = False
@@ -303,6 +312,15 @@ class FakeSnapshots:
             raise StorageError("s3 unavailable")
         self.part_writes += 1
         self.parts[(model, sha256)] = body
+        self.written[(model, sha256)] = datetime.now(UTC)
+
+    def list_parts(self, model: str) -> list[tuple[str, datetime]]:
+        return [(sha, at) for (m, sha), at in self.written.items() if m == model]
+
+    def delete_parts(self, model: str, sha256s: Sequence[str]) -> None:
+        for sha in sha256s:
+            self.parts.pop((model, sha), None)
+            self.written.pop((model, sha), None)
 
 
 class FakeModelConfigStore:

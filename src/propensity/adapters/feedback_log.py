@@ -24,7 +24,12 @@ from propensity.adapters.batch_reads import batch_get
 from propensity.adapters.errors import translate
 from propensity.adapters.feedback import committed_sequence
 from propensity.adapters.feedback_curation import DynamoFeedbackCuration
-from propensity.adapters.feedback_items import FEEDBACK_PREFIX, sequence_key
+from propensity.adapters.feedback_items import (
+    COUNTER,
+    FEEDBACK_PREFIX,
+    UPLOAD_PREFIX,
+    sequence_key,
+)
 from propensity.columns import FeedbackColumns
 from propensity.records import FeedbackErasure
 
@@ -137,3 +142,23 @@ class DynamoFeedbackLog:
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]:
         return DynamoFeedbackCuration(self.table, self._db).list_erasures(model)
+
+    def unnumbered(self, model: str) -> int:
+        """The counter's ``total`` (every feedback item and upload row ever counted) less its
+        ``seq`` (the numbered items) less the rows of the accepted uploads."""
+        try:
+            counter = self._db.get_item(
+                TableName=self.table,
+                Key={"model": {"S": model}, "item": {"S": COUNTER}},
+                ConsistentRead=True,
+                ProjectionExpression="#t, #s",
+                ExpressionAttributeNames={"#t": "total", "#s": "seq"},
+            ).get("Item", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"feedback counter of {model}") from exc
+        total, numbered = _n(counter, "total") or 0, _n(counter, "seq") or 0
+        uploaded = 0
+        values = {":p": {"S": UPLOAD_PREFIX}}
+        for uploads in self._pages(model, "uploads", "#m = :m AND begins_with(#i, :p)", values):
+            uploaded += sum(_n(u, "rows") or 0 for u in uploads)
+        return max(0, total - numbered - uploaded)

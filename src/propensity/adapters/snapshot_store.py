@@ -8,6 +8,8 @@ that read one manifest only the first to write succeeds; the other gets a Confli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -15,12 +17,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from propensity.adapters.errors import translate
-from propensity.errors import NotFoundError
+from propensity.errors import NotFoundError, StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 PREFIX = "snapshots"
+PART_SUFFIX = ".json.gz"
+DELETE_BATCH = 1000  # keys per DeleteObjects call (S3's limit)
 
 
 class BucketSnapshots:
@@ -35,7 +39,7 @@ class BucketSnapshots:
         return f"{PREFIX}/{model}/manifest.json"
 
     def _part(self, model: str, sha256: str) -> str:
-        return f"{PREFIX}/{model}/parts/{sha256}.json.gz"
+        return f"{PREFIX}/{model}/parts/{sha256}{PART_SUFFIX}"
 
     def _get(self, key: str) -> tuple[bytes, str]:
         try:
@@ -69,3 +73,37 @@ class BucketSnapshots:
 
     def write_part(self, model: str, sha256: str, body: bytes) -> None:
         self._put(self._part(model, sha256), body, "application/gzip")
+
+    def list_parts(self, model: str) -> list[tuple[str, datetime]]:
+        prefix = f"{PREFIX}/{model}/parts/"
+        parts: list[tuple[str, datetime]] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for entry in page.get("Contents", []):
+                    name = entry["Key"].removeprefix(prefix)
+                    if name.endswith(PART_SUFFIX):
+                        parts.append((name.removesuffix(PART_SUFFIX), entry["LastModified"]))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"s3://{self.bucket}/{prefix}") from exc
+        return parts
+
+    def delete_parts(self, model: str, sha256s: Sequence[str]) -> None:
+        keys = [self._part(model, sha) for sha in sha256s]
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start : start + DELETE_BATCH]
+            try:
+                answer = self._client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, f"s3://{self.bucket}/{PREFIX}/{model}/parts/") from exc
+            failed = answer.get("Errors", [])
+            if failed:
+                first = failed[0]
+                raise StorageError(
+                    f"s3://{self.bucket}/{first.get('Key')}: {len(failed)} parts not deleted "
+                    f"({first.get('Code')}: {first.get('Message')})"
+                )

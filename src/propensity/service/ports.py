@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from propensity.columns import FeedbackColumns
@@ -182,6 +183,11 @@ class FeedbackLog(Protocol):
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]: ...
 
+    def unnumbered(self, model: str) -> int:
+        """How many feedback items were counted without a sequence number (stored by code
+        older than numbering); it only grows, so a rise means such items arrived since."""
+        ...
+
 
 class SnapshotStore(Protocol):
     """A model's training snapshot: content-addressed parts and one manifest, the commit point."""
@@ -200,6 +206,13 @@ class SnapshotStore(Protocol):
 
     def write_part(self, model: str, sha256: str, body: bytes) -> None:
         """Store a part under its SHA-256 (the same bytes again: a harmless overwrite)."""
+
+    def list_parts(self, model: str) -> list[tuple[str, datetime]]:
+        """Every stored part, named by a manifest or not: its SHA-256 and when it was written."""
+        ...
+
+    def delete_parts(self, model: str, sha256s: Sequence[str]) -> None:
+        """Delete these parts (a part already gone is no error)."""
 
 
 class FeedbackCurationStore(Protocol):

@@ -46,6 +46,9 @@ class Manifest:
     erasures: tuple[str, ...] = ()  # erasure ids whose subject's rows were removed
     updated_at: str = ""
     format: int = FORMAT
+    # Feedback counted without a sequence number when this snapshot was read (it holds them):
+    # more of them later means items ``read_after`` cannot see, so the snapshot is rebuilt.
+    unnumbered: int = 0
 
     @property
     def rows(self) -> int:
@@ -64,6 +67,7 @@ class Manifest:
             "rows": self.rows,
             "bytes": sum(p.bytes for p in self.parts),
             "erasures_applied": len(self.erasures),
+            "unnumbered": self.unnumbered,
         }
 
     def to_bytes(self) -> bytes:
@@ -82,6 +86,7 @@ class Manifest:
                 parts=tuple(PartEntry(**p) for p in payload["parts"]),
                 erasures=tuple(str(e) for e in payload.get("erasures", ())),
                 updated_at=str(payload.get("updated_at", "")),
+                unnumbered=int(payload.get("unnumbered", 0)),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ArtifactError(

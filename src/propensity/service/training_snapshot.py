@@ -13,6 +13,18 @@ is the commit point:
 - two retrains that read the same manifest cannot both append: the second one's conditional
   write fails, and it starts over from the manifest the first one wrote.
 
+Once a manifest has committed, parts neither it nor the manifest it replaced names (orphans of
+a crash, parts an erasure, expiry or merge replaced) are deleted, but only those written more
+than ``ORPHAN_AGE`` ago: a retrain racing this one may have just written a part its manifest
+will name, and the parts of the replaced manifest may still be read by a retrain that started
+from it. A failed clean-up is logged and retried by the next commit; it never fails a retrain.
+
+Feedback stored without a sequence number after the snapshot was made (by code older than
+numbering, during a rolling deploy) has no pointer ``read_after`` could find. The feedback log
+counts such items (``FeedbackLog.unnumbered``) and the manifest records the count it holds;
+when the count has grown, the snapshot is rebuilt from a full read of the table, and the
+version's lineage says why (``rebuilt``).
+
 Erasures and retention rewrite the parts: rows of an erased subject (those created up to the
 erasure) and rows past their TTL are removed from every part holding them, so the digest, the
 training fingerprint, changes. Exclusions do not: a lifted exclusion gives its rows back, so
@@ -24,12 +36,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from propensity.clock import iso, parse_iso, utc_now
 from propensity.columns import FeedbackColumns
-from propensity.errors import ConflictError
+from propensity.errors import ConflictError, PropensityError
 from propensity.records import FeedbackErasure
 from propensity.service.feedback_admin import subject_digest
 from propensity.service.ports import FeedbackLog, SnapshotStore
@@ -49,6 +61,9 @@ PART_ROWS = 50_000
 MAX_PARTS = 32
 # Two retrains racing on one manifest: the loser starts over from the winner's manifest.
 COMMIT_ATTEMPTS = 3
+# Parts no manifest names are deleted only once this old: far longer than a retrain runs (the
+# retrain function's timeout is 15 minutes), so no retrain still in flight can need one.
+ORPHAN_AGE = timedelta(hours=6)
 
 
 @dataclass
@@ -62,6 +77,8 @@ class SnapshotRead:
     removed: int = 0  # rows an erasure or expiry took out of the parts
     parts_written: int = 0
     committed: bool = False
+    orphans_deleted: int = 0  # parts no manifest names, deleted after this commit
+    rebuilt: str | None = None  # why the snapshot was made again from a full read
 
     def lineage(self) -> dict[str, Any]:
         return {
@@ -69,6 +86,8 @@ class SnapshotRead:
             "read_from_table": self.read_from_table,
             "appended": self.appended,
             "removed": self.removed,
+            "orphans_deleted": self.orphans_deleted,
+            "rebuilt": self.rebuilt,
         }
 
 
@@ -124,12 +143,14 @@ class TrainingSnapshots:
         now: Callable[[], datetime] = utc_now,
         part_rows: int = PART_ROWS,
         max_parts: int = MAX_PARTS,
+        orphan_age: timedelta = ORPHAN_AGE,
     ) -> None:
         self._store = store
         self._feedback = feedback
         self._now = now
         self._part_rows = part_rows
         self._max_parts = max_parts
+        self._orphan_age = orphan_age
 
     def refresh(self, model: str) -> SnapshotRead:
         """Bring the snapshot up to the committed feedback and return its rows."""
@@ -146,17 +167,30 @@ class TrainingSnapshots:
 
     def _refresh(self, model: str, manifest: Manifest | None, tag: str | None) -> SnapshotRead:
         now = self._now()
-        current = manifest or Manifest(model)
+        unnumbered = self._feedback.unnumbered(model)
+        rebuilt = None
+        if manifest is not None and unnumbered > manifest.unnumbered:
+            rebuilt = (
+                f"{unnumbered - manifest.unnumbered} feedback items were stored without a "
+                f"sequence number since the snapshot (unnumbered {manifest.unnumbered} → "
+                f"{unnumbered}): rebuilt from a full read"
+            )
+            log.warning("%s: %s", model, rebuilt)
+        replaced = manifest or Manifest(model)
+        # A rebuild starts from nothing, like a model's first snapshot; it replaces the stored
+        # manifest (``tag``) all the same.
+        full_read = manifest is None or rebuilt is not None
+        current = Manifest(model) if full_read else replaced
         erasures = self._feedback.list_erasures(model)
         applied = set(current.erasures)
         fresh = [e for e in erasures if e.erasure_id not in applied]
         draft, removed = self._kept_parts(model, current, _Drop(fresh, now), int(now.timestamp()))
         upto = self._feedback.committed(model)
         read, appended = 0, 0
-        if manifest is None or upto > current.watermark:
+        if full_read or upto > current.watermark:
             pages = (
                 self._feedback.read_all(model, upto)
-                if manifest is None
+                if full_read
                 else self._feedback.read_after(model, current.watermark, upto)
             )
             read, appended, dropped = self._append(model, draft, pages, _Drop(erasures, now))
@@ -168,14 +202,17 @@ class TrainingSnapshots:
             parts=tuple(draft.entries),
             erasures=tuple(sorted({*current.erasures, *(e.erasure_id for e in fresh)})),
             updated_at=iso(now),
+            unnumbered=max(unnumbered, current.unnumbered),
         )
-        changed = manifest is None or (
+        changed = full_read or (
             (result.watermark, result.parts, result.erasures)
             != (current.watermark, current.parts, current.erasures)
         )
+        orphans = 0
         if changed:
             # The commit point: parts are all stored; only now do they become the snapshot.
             self._store.write_manifest(model, result.to_bytes(), replaces=tag)
+            orphans = self._delete_orphans(model, result, replaced, now)
         else:
             result = current
         columns = FeedbackColumns()
@@ -189,7 +226,30 @@ class TrainingSnapshots:
             removed=removed,
             parts_written=draft.written,
             committed=changed,
+            orphans_deleted=orphans,
+            rebuilt=rebuilt,
         )
+
+    def _delete_orphans(
+        self, model: str, committed: Manifest, replaced: Manifest, now: datetime
+    ) -> int:
+        """Delete the parts neither manifest names that were written before the safety age."""
+        named = {p.sha256 for p in (*committed.parts, *replaced.parts)}
+        cutoff = now - self._orphan_age
+        try:
+            orphans = [
+                sha
+                for sha, written in self._store.list_parts(model)
+                if sha not in named and written < cutoff
+            ]
+            if orphans:
+                self._store.delete_parts(model, orphans)
+        except PropensityError as exc:
+            log.warning("%s: snapshot parts no manifest names were not deleted: %s", model, exc)
+            return 0
+        if orphans:
+            log.info("%s: deleted %d snapshot parts no manifest names", model, len(orphans))
+        return len(orphans)
 
     def _kept_parts(
         self, model: str, manifest: Manifest, drop: _Drop, epoch: int

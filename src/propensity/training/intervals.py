@@ -20,7 +20,10 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int_]
 
 INTERVAL_METRICS = ("roc_auc", "pr_auc", "brier", "f1")
-_CHUNK = 100  # resamples per block: bounds memory to _CHUNK x rows counts
+_CHUNK = 100  # resamples per block, at most
+# Counts per block, at most: 100 resamples of up to 20,000 rows, fewer resamples per block for
+# more rows, so that each of a block's arrays stays about 16 MB however large the test set is.
+_BLOCK_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,12 @@ def metric_on_counts(
 
 
 def _resample_counts(rows: int, resamples: int, seed: int) -> Any:
-    """Blocks of bootstrap row counts, the same for the same (rows, resamples, seed)."""
+    """Blocks of bootstrap row counts, the same for the same (rows, resamples, seed); at most
+    ``_BLOCK_CELLS`` counts per block (up to 20,000 rows the blocks of 100 resamples as ever)."""
     rng = np.random.default_rng(seed)
     done = 0
     while done < resamples:
-        block = min(_CHUNK, resamples - done)
+        block = min(_CHUNK, max(1, _BLOCK_CELLS // max(1, rows)), resamples - done)
         drawn = rng.integers(0, rows, size=(block, rows))
         offsets = (np.arange(block) * rows)[:, None]
         counts = np.bincount((drawn + offsets).ravel(), minlength=block * rows)

@@ -58,51 +58,45 @@ def tune_c(config: ModelConfig, features: pd.DataFrame, y: NDArray[np.int_]) -> 
             features, y
         )
     )
-    # Each fold's encoder is fitted once and shared by every C (encoding costs more than a fit).
-    encoded = []
+    template = build_pipeline(config).named_steps[CLASSIFIER_STEP]
+    oof = {c: np.zeros(len(y)) for c in grid}
+    fold_scores: dict[float, list[float]] = {c: [] for c in grid}
+    models: dict[float, list[tuple[Pipeline, NDArray[np.int_]]]] = {c: [] for c in grid}
     for train_rows, valid_rows in folds:
+        # One fold's encoded matrices at a time (every C is fitted on them, each warm-started
+        # from the previous C's coefficients, before the next fold is encoded): memory holds
+        # one fold's matrices, not all of them, and the fits are the same.
         encoder = build_encoder(config).fit(features.iloc[train_rows])
-        encoded.append(
-            (
-                encoder,
-                encoder.transform(features.iloc[train_rows]),
-                encoder.transform(features.iloc[valid_rows]),
-            )
-        )
+        train_matrix = encoder.transform(features.iloc[train_rows])
+        valid_matrix = encoder.transform(features.iloc[valid_rows])
+        previous: Any = None
+        for c in grid:
+            classifier = clone(template).set_params(C=c, warm_start=True)
+            if previous is not None:
+                classifier.coef_ = previous.coef_.copy()
+                classifier.intercept_ = previous.intercept_.copy()
+            classifier.fit(train_matrix, y[train_rows])
+            previous = classifier
+            oof[c][valid_rows] = classifier.predict_proba(valid_matrix)[:, 1]
+            fold_scores[c].append(float(roc_auc_score(y[valid_rows], oof[c][valid_rows])))
+            model = Pipeline([(FEATURES_STEP, encoder), (CLASSIFIER_STEP, classifier)])
+            models[c].append((model, valid_rows))
+        del train_matrix, valid_matrix
     best: Tuning | None = None
     best_mean = -np.inf
     scores: list[dict[str, Any]] = []
-    template = build_pipeline(config).named_steps[CLASSIFIER_STEP]
-    previous: list[Any] = [None] * len(folds)
     for c in grid:
-        oof = np.zeros(len(y))
-        fold_scores: list[float] = []
-        models: list[tuple[Pipeline, NDArray[np.int_]]] = []
-        for k, ((train_rows, valid_rows), (encoder, train_matrix, valid_matrix)) in enumerate(
-            zip(folds, encoded, strict=True)
-        ):
-            classifier = clone(template).set_params(C=c, warm_start=True)
-            if previous[k] is not None:
-                # Start from the previous C's solution on this fold: same optimum, fewer steps.
-                classifier.coef_ = previous[k].coef_.copy()
-                classifier.intercept_ = previous[k].intercept_.copy()
-            classifier.fit(train_matrix, y[train_rows])
-            previous[k] = classifier
-            oof[valid_rows] = classifier.predict_proba(valid_matrix)[:, 1]
-            fold_scores.append(float(roc_auc_score(y[valid_rows], oof[valid_rows])))
-            model = Pipeline([(FEATURES_STEP, encoder), (CLASSIFIER_STEP, classifier)])
-            models.append((model, valid_rows))
-        mean = float(np.mean(fold_scores))
-        entry: dict[str, Any] = {
-            "C": c,
-            "mean": mean,
-            "std": float(np.std(fold_scores)),
-            "folds": fold_scores,
-        }
-        scores.append(entry)
-        # Ties go to the smaller C (stronger regularisation): the grid is sorted ascending.
+        mean = float(np.mean(fold_scores[c]))
+        scores.append(
+            {
+                "C": c,
+                "mean": mean,
+                "std": float(np.std(fold_scores[c])),
+                "folds": fold_scores[c],
+            }
+        )
         if mean > best_mean:
-            best, best_mean = Tuning(c, oof, scores, n_folds, models), mean
+            best, best_mean = Tuning(c, oof[c], scores, n_folds, models[c]), mean
     assert best is not None  # the grid has at least one value
     best.scores = scores
     return best

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from propensity.errors import ConflictError, StorageError
 from propensity.records import FeedbackErasure, FeedbackRecord
 from propensity.service.feedback_admin import subject_digest
 from propensity.service.snapshot_format import Manifest, decode_part
-from propensity.service.training_snapshot import TrainingSnapshots
+from propensity.service.training_snapshot import ORPHAN_AGE, TrainingSnapshots
 from tests.support.fakes import FakeFeedbackStore, FakeSnapshots
 
 MODEL = "telecom"
@@ -54,7 +55,7 @@ def snapshots() -> FakeSnapshots:
     return FakeSnapshots()
 
 
-def refresher(store: FakeFeedbackStore, snapshots: FakeSnapshots, **kw: int) -> TrainingSnapshots:
+def refresher(store: FakeFeedbackStore, snapshots: FakeSnapshots, **kw: Any) -> TrainingSnapshots:
     return TrainingSnapshots(snapshots, store, now=lambda: NOW, **kw)
 
 
@@ -234,3 +235,45 @@ def test_expired_rows_leave_the_parts_and_small_parts_are_merged(
     assert expired.removed == 1 and "f0006" not in stored_ids(snapshots)
     assert stored_ids(snapshots) == [f"f{i:04d}" for i in range(6)]
     assert expired.manifest.digest() != kept.manifest.digest()
+
+
+class DeleteFails(FakeSnapshots):
+    def delete_parts(self, model: str, sha256s: Any) -> None:
+        raise StorageError("s3 unavailable")
+
+
+def test_a_failed_clean_up_of_old_orphan_parts_never_fails_the_refresh(
+    store: FakeFeedbackStore,
+) -> None:
+    # Given a snapshot of 4 items and an orphan part written long before the safety age
+    snapshots = DeleteFails()
+    add(store, 0, 4)
+    refresher(store, snapshots).refresh(MODEL)
+    snapshots.write_part(MODEL, "0" * 64, b"orphan")
+    snapshots.written[(MODEL, "0" * 64)] = NOW - ORPHAN_AGE - timedelta(minutes=1)
+    # When 2 more arrive and the refresh commits, but the bucket refuses the delete
+    add(store, 4, 2)
+    read = refresher(store, snapshots).refresh(MODEL)
+    # Then the refresh committed all 6 all the same; the orphan stays for the next commit
+    assert read.committed and len(read.columns) == 6 and read.orphans_deleted == 0
+    assert (MODEL, "0" * 64) in snapshots.parts
+
+
+def test_unnumbered_feedback_after_the_snapshot_rebuilds_it_from_a_full_read(
+    store: FakeFeedbackStore, snapshots: FakeSnapshots
+) -> None:
+    # Given a snapshot of 5 items
+    add(store, 0, 5)
+    refresher(store, snapshots).refresh(MODEL)
+    # When 2 items arrive without sequence numbers (stored by older code)
+    for i in (5, 6):
+        record = FeedbackRecord(f"f{i:04d}", MODEL, 1, {"calls": 1.0}, "2026-05-02T00:00:00+00:00")
+        store.items[(MODEL, record.feedback_id)] = record
+    read = refresher(store, snapshots).refresh(MODEL)
+    # Then the snapshot is made again from every item and says why
+    assert sorted(stored_ids(snapshots)) == [f"f{i:04d}" for i in range(7)]
+    assert read.rebuilt is not None and read.rebuilt.startswith("2 feedback items")
+    assert manifest(snapshots).unnumbered == 2
+    # And the next refresh, with nothing new, neither rebuilds nor commits
+    again = refresher(store, snapshots).refresh(MODEL)
+    assert again.rebuilt is None and not again.committed

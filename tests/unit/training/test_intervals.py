@@ -16,6 +16,8 @@ from sklearn.metrics import (
 
 from propensity.training.evaluate import lift_table
 from propensity.training.intervals import (
+    _BLOCK_CELLS,
+    _resample_counts,
     bootstrap_intervals,
     metric_on_counts,
     paired_bootstrap_difference,
@@ -104,3 +106,17 @@ def test_lift_table_ranks_deciles_and_accumulates_gains() -> None:
     assert [r["gain"] for r in rows] == [1.0] * 10
     assert rows[-1]["cumulative_lift"] == pytest.approx(1.0)
     assert rows[0]["min_score"] >= rows[1]["max_score"]
+
+
+def test_a_large_test_set_is_resampled_in_blocks_of_bounded_size() -> None:
+    # Given test sets of 20,000 rows (the largest with blocks of 100 resamples) and 250,000
+    for rows in (20_000, 250_000):
+        # When 300 bootstrap resamples of their rows are drawn
+        blocks = list(_resample_counts(rows, 300, seed=3))
+        # Then every block holds at most _BLOCK_CELLS counts, all 300 resamples are drawn,
+        # and each resample draws every row's worth of rows
+        assert all(b.size <= _BLOCK_CELLS for b in blocks)
+        assert sum(len(b) for b in blocks) == 300
+        assert all((b.sum(axis=1) == rows).all() for b in blocks)
+    # And up to 20,000 rows the blocks are the 100 resamples they always were
+    assert [len(b) for b in _resample_counts(20_000, 300, seed=3)] == [100, 100, 100]
