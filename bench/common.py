@@ -82,7 +82,17 @@ FULL = Plan(
 )
 SMOKE = Plan(1, 50, 5, 500, 1, 20, ((1, 3), (100, 1)), 1, 1, 1, 2.0, 4)
 # What --only can select; a partial run writes partial.json, never the full reports.
-PARTS = ("cold", "warm", "scorer", "batch", "load", "retrain", "chat-parse", "runtimes")
+PARTS = (
+    "cold",
+    "warm",
+    "shadow",
+    "scorer",
+    "batch",
+    "load",
+    "retrain",
+    "chat-parse",
+    "runtimes",
+)
 # Parts run only when named with --only (minutes per size, DynamoDB Local and Java 17).
 OPTIONAL_PARTS = ("retrain-scale",)
 

@@ -72,6 +72,29 @@ def runtimes_markdown(runtimes: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def _shadow_lines(shadow: Mapping[str, Any] | None) -> list[str]:
+    """Warm p50 with a shadow challenger loaded against none, measured in the same run."""
+    if not shadow:
+        return []
+    none, with_shadow = (
+        shadow["no_challenger"]["request_ms"],
+        shadow["shadow_challenger"]["request_ms"],
+    )
+    return [
+        "### With a shadow challenger (bench/shadow.py)",
+        "",
+        "| predict handler | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+        f"| no challenger | {_f(none['p50'], 3)} | {_f(none['p95'], 3)} | {_f(none['p99'], 3)} |",
+        f"| shadow challenger | {_f(with_shadow['p50'], 3)} | {_f(with_shadow['p95'], 3)} "
+        f"| {_f(with_shadow['p99'], 3)} |",
+        "",
+        f"Shadow over none (p50): **{_f(shadow['shadow_over_none_p50_ms'], 3)} ms** "
+        f"({shadow['requests']:,} requests each). {shadow['note']}",
+        "",
+    ]
+
+
 def render_markdown(r: Mapping[str, Any]) -> str:
     m = r["machine"]
     cold, warm, per_row, batch = r["cold_start"], r["warm"], r["per_row"], r["batch"]
@@ -214,6 +237,7 @@ def render_markdown(r: Mapping[str, Any]) -> str:
         )
         + ".",
         "",
+        *_shadow_lines(r.get("shadow")),
         "### Per row, without HTTP",
         "",
         "| µs per row | median (min–max) | rows × repeats |",

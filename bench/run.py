@@ -60,7 +60,7 @@ def run(
         "machine": machine(),
         "targets": {},
     }
-    if set(parts) & {"cold", "warm", "scorer", "batch", "load", "runtimes"}:
+    if set(parts) & {"cold", "warm", "shadow", "scorer", "batch", "load", "runtimes"}:
         run_with_stack(plan, report, parts, smoke=smoke)
 
     if "retrain" in parts:

@@ -112,7 +112,7 @@ def run_with_stack(
             }
             report["cold_start"] = cold
 
-        if not set(parts) & {"warm", "scorer", "batch", "load"}:
+        if not set(parts) & {"warm", "shadow", "scorer", "batch", "load"}:
             return
         rows, frame, features = bank_rows()
         pipeline = joblib.load(io.BytesIO(pipeline_bytes))
@@ -173,6 +173,20 @@ def run_with_stack(
                 "log_item_bytes": record_size,
                 "log_item_wru": wru,
             }
+
+        # 2b. warm latency with a shadow challenger loaded, against none (bench/shadow.py)
+        if "shadow" in parts:
+            from bench import shadow
+
+            say(f"warm latency with a shadow challenger, {plan.warm_requests} requests each …")
+            report["shadow"] = shadow.measure(
+                PREDICT_HANDLER,
+                names["RegistryTable"],
+                MODEL,
+                rows,
+                plan.warm_requests,
+                plan.warm_warmup,
+            )
 
         # scorer per row vs predict_proba on one-row DataFrames
         if "scorer" in parts:

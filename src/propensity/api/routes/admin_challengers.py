@@ -18,9 +18,9 @@ from propensity.api.routes.admin import (
     AUTH_RESPONSES,
     CONFLICT_RESPONSES,
     Admin,
-    Identity,
     ModelName,
 )
+from propensity.api.routes.admin_models import ModelIdentity
 from propensity.service.challenger_trials import ChallengerTrials
 
 router = APIRouter(tags=["admin"])
@@ -49,10 +49,9 @@ class EndTrialIn(BaseModel):
 
 
 @router.get("/models/{model}/challenger", responses=AUTH_RESPONSES)
-def challenger(model: ModelName, trials: Trials, identity: Identity) -> dict[str, Any]:
+def challenger(model: ModelName, trials: Trials, identity: ModelIdentity) -> dict[str, Any]:
     """The trial running now (``active``, null without one) and the model's recent trials,
     each with its live comparison and, once decided, its verdict and evidence."""
-    identity.require(model)
     active = trials.active(model)
     return {
         "model": model,
@@ -67,9 +66,8 @@ def set_challenger(
     body: ChallengerIn,
     trials: Trials,
     admin: Admin,
-    identity: Identity,
+    identity: ModelIdentity,
 ) -> dict[str, Any]:
-    identity.require(model)
     if body.mode == "direct":
         alias = admin.promote(
             model, body.version, actor=identity.subject, reason="set directly by an admin"
@@ -91,10 +89,9 @@ def set_challenger(
 def end_challenger(
     model: ModelName,
     trials: Trials,
-    identity: Identity,
+    identity: ModelIdentity,
     body: Annotated[EndTrialIn | None, Body()] = None,
 ) -> dict[str, Any]:
     """Roll the challenger back now: the champion answers every request again."""
-    identity.require(model)
     ended = trials.end_by_admin(model, actor=identity.subject, reason=(body or EndTrialIn()).reason)
     return {"model": model, "trial": asdict(ended)}
