@@ -33,7 +33,8 @@ from propensity.records import (
     VersionRecord,
 )
 from propensity.service.model_configs import as_source
-from propensity.service.ports import FeedbackLog, ModelConfigSource, Registry, TrialStore
+from propensity.service.ports import FeedbackLog, ModelConfigSource, Registry
+from propensity.service.trial_ports import TrialStore
 
 log = logging.getLogger(__name__)
 

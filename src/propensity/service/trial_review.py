@@ -30,13 +30,8 @@ from propensity.records import ChallengerTrial, PredictionRecord
 from propensity.service import promotion
 from propensity.service.challenger_trials import ChallengerTrials
 from propensity.service.model_configs import as_source
-from propensity.service.ports import (
-    FeedbackLog,
-    LiveEvaluator,
-    ModelConfigSource,
-    PredictionLog,
-    Registry,
-)
+from propensity.service.ports import FeedbackLog, ModelConfigSource, PredictionLog, Registry
+from propensity.service.trial_ports import LiveEvaluator
 
 log = logging.getLogger(__name__)
 
