@@ -102,20 +102,31 @@ _BEFORE_DECISION = [
     _step("dynamodb", "GetItem", "feedback COUNTER", "read the pending counter"),
     _step("s3", "GetObject", "datasets/users_behavior.csv.gz", "read the base data"),
     _step("dynamodb", "Query", "feedback EXCLUSION#*", "read the feedback exclusions"),
-    # The training snapshot (service.training_snapshot): its manifest (none yet), the erasures
-    # to apply, the committed feedback number, the feedback up to it, a part, the manifest.
+    # The training snapshot (service.training_snapshot): its manifest (none yet), how much
+    # feedback was stored unnumbered (the counter, the uploads' rows), the erasures to apply,
+    # the committed feedback number, the feedback up to it, a part, the manifest, then the
+    # listing that finds orphan parts (its failure is logged, never the retrain's).
     _step("s3", "GetObject", "snapshots/telecom/manifest.json", "read the snapshot manifest"),
+    _step("dynamodb", "GetItem", "feedback COUNTER", "count unnumbered feedback", n=2),
+    _step("dynamodb", "Query", "feedback UPLOAD#*", "count the uploads' rows"),
     _step("dynamodb", "Query", "feedback ERASURE#*", "read the erasures"),
-    _step("dynamodb", "GetItem", "feedback COUNTER", "read the committed number", n=2),
+    _step("dynamodb", "GetItem", "feedback COUNTER", "read the committed number", n=3),
     _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
     _step("s3", "PutObject", "snapshots/telecom/parts/…", "write a snapshot part"),
     _step("s3", "PutObject", "snapshots/telecom/manifest.json", "commit the snapshot manifest"),
-    _step("dynamodb", "Query", "feedback UPLOAD#*", "list the uploads"),
+    _step(
+        "s3",
+        "ListObjectsV2",
+        "propensity-local-artifactsbucket",
+        "list snapshot parts for orphans",
+        "succeeded",
+    ),
+    _step("dynamodb", "Query", "feedback UPLOAD#*", "list the uploads", n=2),
     _step("s3", "GetObject", "uploads/telecom/…", "read an uploaded CSV"),
     _step("dynamodb", "GetItem", "registry ALIAS#champion", "read the champion alias"),
-    _step("s3", "GetObject", "models/telecom/vN/scorecard.json", "read the champion scorecard"),
     _step("dynamodb", "Query", "registry PROMOTION#*", "find the approved reference"),
     _step("dynamodb", "GetItem", "registry VERSION#", "read the reference version"),
+    _step("s3", "GetObject", "models/telecom/vN/scorecard.json", "read the champion scorecard"),
     _step(
         "s3", "GetObject", "models/telecom/vN/scorecard.json", "read the reference scorecard", n=2
     ),
