@@ -18,11 +18,13 @@ from propensity.service.drift_reports import DriftReports, is_not_found_or_acces
 from propensity.service.predictions import PredictionService
 from propensity.settings import PredictSettings
 
+_count_scoring, _count_error = count("ChallengerScorings"), count("ChallengerErrors")
+
 
 def challenger_scored(failed: bool) -> None:
-    count("ChallengerScorings")()
+    _count_scoring()
     if failed:
-        count("ChallengerErrors")()
+        _count_error()
 
 
 def predict_services(settings: PredictSettings) -> Services:

@@ -167,7 +167,8 @@ class PredictionService:
         alias, scorer, challenger = self.champion_cache.serving(model)
         pointer = alias.challenger if challenger is not None else None
         target_column = scorer.target.column
-        caller = (headers or {}).get(trial_config.caller_header.lower()) if headers else None
+        # Read only during a trial: without a challenger the caller key changes nothing.
+        caller = headers.get(trial_config.caller_header.lower()) if headers and pointer else None
         now = self._clock()
         timestamp = now.isoformat(timespec="milliseconds")
         expires_at = int((now + self._ttl).timestamp())
