@@ -27,6 +27,9 @@ META = (
     "expires_at",
 )
 
+# The META fields whose values repeat (shared as one object each); ids and times do not.
+_TEXTS = frozenset({"source", "subject"})
+
 
 class Provenance(NamedTuple):
     """One row as exclusions match it (``service.quarantine.Provenanced``), and its place."""
@@ -50,6 +53,9 @@ class FeedbackColumns:
     prediction_id: list[str | None] = field(default_factory=list)
     expires_at: list[int | None] = field(default_factory=list)
     features: dict[str, list[Any]] = field(default_factory=dict)
+    # One object per distinct text (sources, subjects, categorical values): parsed JSON makes a
+    # new string per cell, some 50 bytes each, and most cells repeat a few dozen values.
+    _texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.feedback_id)
@@ -62,8 +68,8 @@ class FeedbackColumns:
         self.seq.append(int(meta.get("seq") or 0))
         self.label.append(int(meta["label"]))
         self.created_at.append(str(meta.get("created_at", "")))
-        self.source.append(str(meta.get("source", "api")))
-        self.subject.append(str(meta.get("subject", "anonymous")))
+        self.source.append(self._share(str(meta.get("source", "api"))))
+        self.subject.append(self._share(str(meta.get("subject", "anonymous"))))
         prediction = meta.get("prediction_id")
         self.prediction_id.append(None if prediction is None else str(prediction))
         expires = meta.get("expires_at")
@@ -71,16 +77,23 @@ class FeedbackColumns:
         for name in features.keys() - self.features.keys():
             self.features[name] = [None] * n
         for name, column in self.features.items():
-            column.append(features.get(name))
+            column.append(self._share(features.get(name)))
+
+    def _share(self, value: Any) -> Any:
+        return self._texts.setdefault(value, value) if type(value) is str else value
+
+    def _shared(self, values: Iterable[Any]) -> list[Any]:
+        return [self._share(v) for v in values]
 
     def extend(self, other: FeedbackColumns) -> None:
         n, m = len(self), len(other)
         for name in META:
-            getattr(self, name).extend(getattr(other, name))
+            values = getattr(other, name)
+            getattr(self, name).extend(self._shared(values) if name in _TEXTS else values)
         for name in other.features.keys() - self.features.keys():
             self.features[name] = [None] * n
         for name, column in self.features.items():
-            column.extend(other.features.get(name, [None] * m))
+            column.extend(self._shared(other.features.get(name, [None] * m)))
 
     def take(self, indices: Sequence[int]) -> FeedbackColumns:
         """The rows at ``indices``, in that order."""
@@ -103,8 +116,11 @@ class FeedbackColumns:
     def from_json(cls, payload: Mapping[str, Any]) -> FeedbackColumns:
         columns = cls()
         for name in META:
-            setattr(columns, name, list(payload[name]))
-        columns.features = {str(k): list(v) for k, v in payload.get("features", {}).items()}
+            values = payload[name]
+            setattr(columns, name, columns._shared(values) if name in _TEXTS else list(values))
+        columns.features = {
+            str(k): columns._shared(v) for k, v in payload.get("features", {}).items()
+        }
         rows = len(columns)
         lengths = {len(getattr(columns, n)) for n in META} | {
             len(v) for v in columns.features.values()

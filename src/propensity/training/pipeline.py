@@ -31,6 +31,9 @@ CLASSIFIER_STEP = "classifier"
 
 MISSING_POLICIES = ("impute", "mean")
 Levels = NDArray[np.int_]
+# Rows a transform encodes at a time: a block's triplets (row, column, value) take a few times
+# the memory of its CSR rows, so a million-row frame costs one block of them, not a million.
+TRANSFORM_BLOCK = 131_072
 
 
 def quantile_edges(values: NDArray[np.float64], n_bins: int) -> list[float]:
@@ -211,6 +214,15 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, frame: pd.DataFrame) -> sparse.csr_matrix:
         if self.missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, not {self.missing!r}")
+        if len(frame) <= TRANSFORM_BLOCK:
+            return self._transform_block(frame)
+        blocks = [
+            self._transform_block(frame.iloc[start : start + TRANSFORM_BLOCK])
+            for start in range(0, len(frame), TRANSFORM_BLOCK)
+        ]
+        return sparse.vstack(blocks, format="csr")
+
+    def _transform_block(self, frame: pd.DataFrame) -> sparse.csr_matrix:
         impute = self.missing == "impute"
         memo: Memo = {}
         rows: list[NDArray[Any]] = []
@@ -222,15 +234,15 @@ class ScorecardEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             known = levels >= 0
             if not impute:
                 known &= ~missing
-            rows.append(np.flatnonzero(known))
-            cols.append(where.start + levels[known])
+            rows.append(np.flatnonzero(known).astype(np.int32))
+            cols.append((where.start + levels[known]).astype(np.int32))
             vals.append(values[known])
             if not impute and missing.any():
                 # A missing value takes the group's training mean in every column.
-                hit = np.flatnonzero(missing)
+                hit = np.flatnonzero(missing).astype(np.int32)
                 width = spec["width"]
                 rows.append(np.repeat(hit, width))
-                cols.append(np.tile(np.arange(where.start, where.stop), hit.size))
+                cols.append(np.tile(np.arange(where.start, where.stop, dtype=np.int32), hit.size))
                 vals.append(np.tile(means, hit.size))
         matrix = sparse.coo_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),

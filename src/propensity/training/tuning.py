@@ -25,6 +25,7 @@ from propensity.training.pipeline import (
     CLASSIFIER_STEP,
     FEATURES_STEP,
     MISSING_POLICIES,
+    TRANSFORM_BLOCK,
     build_encoder,
     build_pipeline,
 )
@@ -131,7 +132,11 @@ def measure_missing(
         truth.append(y[valid_rows])
         for policy in MISSING_POLICIES:
             model.set_params(**{f"{FEATURES_STEP}__missing": policy})
-            predicted[policy].append(model.predict_proba(masked)[:, 1])
+            # Block by block: under the mean policy a masked row spreads over every column of
+            # its missing groups, so a whole fold's matrix would be several times the others.
+            for start in range(0, len(masked), TRANSFORM_BLOCK):
+                block = masked.iloc[start : start + TRANSFORM_BLOCK]
+                predicted[policy].append(model.predict_proba(block)[:, 1])
         model.set_params(**{f"{FEATURES_STEP}__missing": "impute"})
     y_all = np.concatenate(truth)
     measured = {}
