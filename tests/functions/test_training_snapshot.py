@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from propensity.adapters import feedback_log
 from propensity.adapters.feedback_items import sequence_key
 from propensity.adapters.feedback_log import DynamoFeedbackLog
 from propensity.adapters.snapshot_store import BucketSnapshots
@@ -83,10 +84,11 @@ def snapshot(stack: Stack, model: str) -> tuple[Manifest, list[str], list[str]]:
 def test_a_second_retrain_reads_only_the_new_feedback_from_the_table(
     reads: ReadCounter, wired: RetrainOrchestrator, stack: Stack
 ) -> None:
-    # Given 40 feedback items and a first retrain: the snapshot is made from all of them
+    # Given 40 feedback items and a first retrain: the snapshot is made from all of them,
+    # found through their pointers (every item has a number)
     store_feedback(stack, {"alice": 40})
     first = wired.retrain("telecom", trigger="admin")
-    assert reads.items["FEEDBACK#"] == 40
+    assert (reads.items["SEQ#"], reads.items["FEEDBACK#"]) == (40, 40)
     # When 6 more arrive and telecom is retrained again
     store_feedback(stack, {"bob": 6})
     reads.reset()
@@ -259,6 +261,7 @@ def test_feedback_stored_without_a_number_after_the_snapshot_rebuilds_it(
     manifest, ids, _ = snapshot(stack, "telecom")
     assert len(ids) == len(set(ids)) == 11 and sum(i.startswith("peggy") for i in ids) == 3
     assert reads.items["FEEDBACK#"] == 11 and manifest.unnumbered == 3
+    assert reads.items["SEQ#"] == 0  # the full read: pointers would miss peggy's items
     # And the version trained on all 11, its lineage saying why the snapshot was rebuilt
     record = {v.version: v for v in wired._registry.list_versions("telecom")}
     feedback = record[outcome.version].extra["lineage"]["feedback"]
@@ -271,7 +274,9 @@ def test_feedback_stored_without_a_number_after_the_snapshot_rebuilds_it(
     assert record[again.version].extra["lineage"]["feedback"]["snapshot"]["rebuilt"] is None
 
 
-def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(stack: Stack) -> None:
+def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given 5 numbered feedback items, one of them deleted behind its pointer (a TTL expiry
     # deletes the item and its pointer independently)
     table = stack.names["FeedbackTable"]
@@ -280,9 +285,12 @@ def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(stac
         TableName=table, Key={"model": {"S": "telecom"}, "item": {"S": "FEEDBACK#heidi002"}}
     )
     log = DynamoFeedbackLog(table)
-    # When the numbers after 1 up to 4 are read
+    # When the numbers after 1 up to 4 are read, two numbers per query
+    monkeypatch.setattr(feedback_log, "SEQUENCE_WINDOW", 2)
     pages = list(log.read_after("telecom", 1, 4))
-    # Then items 2 and 4 come back (3 is gone), in number order, as columns with features
+    # Then items 2 and 4 come back (3 is gone), in number order, as columns with features,
+    # one page per window of numbers (2-3, then 4)
+    assert [len(page) for page in pages] == [1, 1]
     rows = [i for page in pages for i in page.feedback_id]
     assert rows == ["heidi001", "heidi003"] and log.committed("telecom") == 5
     assert [s for page in pages for s in page.seq] == [2, 4]

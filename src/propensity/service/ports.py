@@ -142,7 +142,7 @@ class FeedbackLog(Protocol):
 
     def read_all(self, model: str, upto: int) -> Iterator[FeedbackColumns]:
         """Every stored feedback item numbered <= ``upto`` or stored before numbering, page by
-        page: the first snapshot of a model."""
+        page: a snapshot made while some item has no number (``unnumbered``)."""
         ...
 
     def list_erasures(self, model: str) -> list[FeedbackErasure]: ...

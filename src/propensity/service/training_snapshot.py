@@ -24,6 +24,8 @@ numbering, during a rolling deploy) has no pointer ``read_after`` could find. Th
 counts such items (``FeedbackLog.unnumbered``) and the manifest records the count it holds;
 when the count has grown, the snapshot is rebuilt from a full read of the table, and the
 version's lineage says why (``rebuilt``).
+A model's first snapshot reads through the pointers too (numbers 1 to the committed one) when
+no item lacks a number, and the full read only when some does.
 
 Erasures and retention rewrite the parts: rows of an erased subject (those created up to the
 erasure) and rows past their TTL are removed from every part holding them, so the digest, the
@@ -188,9 +190,11 @@ class TrainingSnapshots:
         upto = self._feedback.committed(model)
         read, appended = 0, 0
         if full_read or upto > current.watermark:
+            # Every item numbered (no older code ever stored one): the pointers reach them all,
+            # in bounded key ranges; otherwise only a read of every item finds the rest.
             pages = (
                 self._feedback.read_all(model, upto)
-                if full_read
+                if full_read and unnumbered > 0
                 else self._feedback.read_after(model, current.watermark, upto)
             )
             read, appended, dropped = self._append(model, draft, pages, _Drop(erasures, now))
