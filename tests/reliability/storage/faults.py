@@ -67,9 +67,15 @@ def target_of(
             key = body.get("Key") or body.get("Item") or {}
             parts.append(_dynamo_target(body["TableName"], key, tables))
         return " + ".join(parts)
+    if operation == "BatchGetItem":
+        ((table, request),) = params["RequestItems"].items()
+        return _dynamo_target(table, request["Keys"][0], tables)
     key = params.get("Key") or params.get("Item")
     if key is None and operation == "Query":
-        prefix = params.get("ExpressionAttributeValues", {}).get(":p", {}).get("S", "")
+        values = params.get("ExpressionAttributeValues", {})
+        prefix = values.get(":p", {}).get("S", "")
+        if ":lo" in values:  # a key range (feedback numbers): named by its records' prefix
+            prefix = _record_prefix(values[":lo"]["S"])
         return f"{tables.get(params['TableName'], params['TableName'])} {prefix}*"
     return _dynamo_target(params.get("TableName", ""), key or {}, tables)
 

@@ -104,14 +104,16 @@ _BEFORE_DECISION = [
     _step("dynamodb", "Query", "feedback EXCLUSION#*", "read the feedback exclusions"),
     # The training snapshot (service.training_snapshot): its manifest (none yet), how much
     # feedback was stored unnumbered (the counter, the uploads' rows), the erasures to apply,
-    # the committed feedback number, the feedback up to it, a part, the manifest, then the
-    # listing that finds orphan parts (its failure is logged, never the retrain's).
+    # the committed feedback number, the pointers up to it and their items, a part, the
+    # manifest, then the listing that finds orphan parts (its failure is logged, never the
+    # retrain's).
     _step("s3", "GetObject", "snapshots/telecom/manifest.json", "read the snapshot manifest"),
     _step("dynamodb", "GetItem", "feedback COUNTER", "count unnumbered feedback", n=2),
     _step("dynamodb", "Query", "feedback UPLOAD#*", "count the uploads' rows"),
     _step("dynamodb", "Query", "feedback ERASURE#*", "read the erasures"),
     _step("dynamodb", "GetItem", "feedback COUNTER", "read the committed number", n=3),
-    _step("dynamodb", "Query", "feedback FEEDBACK#*", "read the feedback"),
+    _step("dynamodb", "Query", "feedback SEQ#*", "read the feedback numbers"),
+    _step("dynamodb", "BatchGetItem", "feedback FEEDBACK#", "read the numbered feedback"),
     _step("s3", "PutObject", "snapshots/telecom/parts/…", "write a snapshot part"),
     _step("s3", "PutObject", "snapshots/telecom/manifest.json", "commit the snapshot manifest"),
     _step(
