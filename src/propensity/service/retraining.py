@@ -8,13 +8,12 @@ candidate through the gate. Plain Python: the scientific stack lives behind ``Tr
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from propensity.clock import iso, parse_iso, utc_now
+from propensity.clock import iso, utc_now
 from propensity.config import ModelConfig
 from propensity.errors import (
     ConfigError,
@@ -51,6 +50,7 @@ from propensity.service.ports import (
 )
 from propensity.service.publication import Publisher
 from propensity.service.registry_reads import comparator_keys, recorded_outcome
+from propensity.service.retrain_jobs import RetrainJobs
 from propensity.service.scheduled_runs import Action, ScheduledRun
 from propensity.service.spark_retrains import SparkRetrains, training_rows
 from propensity.service.training_inputs import TrainingInputs
@@ -87,6 +87,7 @@ class RetrainOrchestrator:
         clock: Callable[[], str] | None = None,
     ) -> None:
         self._configs = as_source(configs)
+        self._clock = clock or (lambda: iso(utc_now()))
         self._registry = registry
         self._artifacts = artifacts
         self._feedback = feedback
@@ -94,13 +95,22 @@ class RetrainOrchestrator:
         self._trainer = trainer
         self._lock = lock
         self._uploads = uploads
-        self._jobs = jobs
+        self._jobs = (
+            None
+            if jobs is None
+            else RetrainJobs(
+                jobs,
+                lambda model, actor, job_id: self.retrain(
+                    model, trigger="admin", actor=actor, job_id=job_id
+                ),
+                timeout=timedelta(seconds=job_timeout_seconds),
+                clock=self._clock,
+            )
+        )
         self._drift = drift
         self._spark = spark
         self._min_feedback = min_feedback
         self._lock_seconds = lock_seconds
-        self._job_timeout = timedelta(seconds=job_timeout_seconds)
-        self._clock = clock or (lambda: iso(utc_now()))
         self._publisher = Publisher(registry, artifacts, clock=self._clock, trials=trials)
         self._reviewer = reviewer
         self._inputs = TrainingInputs(artifacts, feedback, datasets, uploads, snapshots)
@@ -147,42 +157,10 @@ class RetrainOrchestrator:
         return self.retrain(model, trigger=trigger)
 
     def run_job(self, model: str, job_id: str) -> RetrainJob | None:
-        """Carry out an admin retrain request once; a repeated delivery of a finished job is
-        ignored.
-
-        A failed retrain marks the job failed with the reason (and is not retried); a busy model
-        leaves it queued and raises, so the stream delivers it again later. A job still
-        "running" when it is delivered again lost its outcome (a storage fault, a timeout): it
-        is resumed, and ``retrain(job_id=...)`` returns the version it recorded instead of
-        training a second one.
-        """
-        jobs = self._job_store()
-        job = jobs.get_job(model, job_id)
-        if job.status not in ("queued", "running"):
-            log.info("job %s of %s is %s already; duplicate ignored", job_id, model, job.status)
-            return None
-        jobs.update_job(dataclasses.replace(job, status="running", updated_at=self._clock()))
-        try:
-            outcome = self.retrain(model, trigger="admin", actor=job.requested_by, job_id=job_id)
-        except RetrainBusyError:
-            jobs.update_job(dataclasses.replace(job, updated_at=self._clock()))
-            raise
-        except PropensityError as exc:
-            return self._fail_job(job, str(exc))
-        except Exception as exc:
-            # Not a domain error (a bug, a library failure): the job must not stay "running".
-            self._fail_job(job, f"internal error ({type(exc).__name__})")
-            raise
-        done = dataclasses.replace(
-            job,
-            status="succeeded",
-            updated_at=self._clock(),
-            version=outcome.version,
-            promoted=outcome.promoted,
-            reason=outcome.reason,
-        )
-        jobs.update_job(done)
-        return done
+        """An admin retrain request, carried out once (``RetrainJobs.run``)."""
+        if self._jobs is None:
+            raise RuntimeError("retrain jobs are not wired into this orchestrator")
+        return self._jobs.run(model, job_id)
 
     def run_schedule(self) -> list[ScheduledRun]:
         """The scheduled sweep, model by model; one model's failure never stops the others.
@@ -356,22 +334,8 @@ class RetrainOrchestrator:
         return ScheduledRun(model, action, outcome, expired_jobs=expired, trial=trial)
 
     def expire_stale_jobs(self, model: str) -> list[str]:
-        """Mark failed, with the reason, every job still "running" past the retrain timeout: its
-        function was stopped (timeout, crash) before it could record an outcome."""
-        if self._jobs is None:
-            return []
-        now = parse_iso(self._clock()) or utc_now()
-        expired = []
-        for job in self._jobs.list_jobs(model):
-            if job.status != "running":
-                continue
-            started = parse_iso(job.updated_at or job.requested_at)
-            if started is not None and now - started <= self._job_timeout:
-                continue
-            seconds = int(self._job_timeout.total_seconds())
-            self._fail_job(job, f"no outcome recorded within the retrain timeout ({seconds} s)")
-            expired.append(job.job_id)
-        return expired
+        """Jobs left "running" past the retrain timeout, marked failed (``RetrainJobs``)."""
+        return [] if self._jobs is None else self._jobs.expire_stale(model)
 
     def _drifted(self, model: str) -> bool:
         """Whether the fresh report flags drift; a failed report must not block retrains."""
@@ -388,13 +352,3 @@ class RetrainOrchestrator:
     def _latest_trigger(self, model: str) -> str | None:
         newest = self._registry.list_versions(model, limit=1)
         return newest[0].trigger if newest else None
-
-    def _job_store(self) -> JobStore:
-        if self._jobs is None:
-            raise RuntimeError("retrain jobs are not wired into this orchestrator")
-        return self._jobs
-
-    def _fail_job(self, job: RetrainJob, reason: str) -> RetrainJob:
-        failed = dataclasses.replace(job, status="failed", updated_at=self._clock(), reason=reason)
-        self._job_store().update_job(failed)
-        return failed
