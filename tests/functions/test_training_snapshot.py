@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from propensity.adapters import feedback_log
 from propensity.adapters.feedback_items import sequence_key
@@ -298,3 +299,28 @@ def test_the_feedback_log_reads_numbers_in_order_and_skips_items_gone_since(
     # And the full read stops at the number it was given: later ones are the next refresh's
     full = [i for page in log.read_all("telecom", 3) for i in page.feedback_id]
     assert sorted(full) == ["heidi000", "heidi001"]
+
+
+def test_a_window_that_fails_fails_the_read_instead_of_shortening_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 6 numbered items read one number per window, and the query of number 5 refused
+    store_feedback(stack, {"ivan": 6})
+    log = DynamoFeedbackLog(stack.names["FeedbackTable"])
+    monkeypatch.setattr(feedback_log, "SEQUENCE_WINDOW", 1)
+
+    def refuse_number_5(params: dict[str, Any], **_: Any) -> None:
+        if params["ExpressionAttributeValues"][":lo"]["S"] == sequence_key(5):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "Query",
+            )
+
+    log._db.meta.events.register("before-parameter-build.dynamodb.Query", refuse_number_5)
+    # When the numbers after 0 up to 6 are read
+    read: list[str] = []
+    with pytest.raises(StorageError, match="feedback numbers of telecom"):
+        for page in log.read_after("telecom", 0, 6):
+            read.extend(page.feedback_id)
+    # Then the read stopped at the failed window, having yielded only what came before it
+    assert read == ["ivan000", "ivan001", "ivan002", "ivan003"]

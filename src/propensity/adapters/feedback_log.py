@@ -13,8 +13,11 @@ retrain's lineage and the scale benchmark.
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,18 +41,26 @@ if TYPE_CHECKING:
 
 # Sequence numbers per Query: a few thousand pointers (well under a 1 MB page) per request.
 SEQUENCE_WINDOW = 2_000
+WINDOWS_IN_FLIGHT = 4
 
 
 @dataclass
 class ReadTally:
     items: int = 0  # items DynamoDB returned (pointers and feedback)
     capacity: float = 0.0  # read capacity units it reports consumed
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, response: Any, items: int) -> None:
-        self.items += items
         consumed = response.get("ConsumedCapacity")
-        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
-            self.capacity += float(entry.get("CapacityUnits", 0.0))
+        units = sum(
+            float(entry.get("CapacityUnits", 0.0))
+            for entry in (
+                consumed if isinstance(consumed, list) else [consumed] if consumed else []
+            )
+        )
+        with self._lock:  # windows are read from several threads
+            self.items += items
+            self.capacity += units
 
 
 def _s(item: dict[str, Any], name: str) -> str | None:
@@ -110,15 +121,36 @@ class DynamoFeedbackLog:
     def read_after(self, model: str, after: int, upto: int) -> Iterator[FeedbackColumns]:
         if upto <= after:
             return
+        windows = [
+            (first, min(upto, first + SEQUENCE_WINDOW - 1))
+            for first in range(after + 1, upto + 1, SEQUENCE_WINDOW)
+        ]
+        if len(windows) == 1:
+            yield from self._window(model, *windows[0])
+            return
+        # A few windows in flight, yielded in number order: each request is a round trip, so
+        # a first snapshot read one window at a time waits on every one in turn. At most
+        # WINDOWS_IN_FLIGHT windows are held, so memory stays bounded by them.
+        with ThreadPoolExecutor(WINDOWS_IN_FLIGHT, thread_name_prefix="feedback-log") as pool:
+            pending: deque[Future[list[FeedbackColumns]]] = deque()
+            for window in windows:
+                pending.append(pool.submit(self._window, model, *window))
+                if len(pending) == WINDOWS_IN_FLIGHT:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+
+    def _window(self, model: str, first: int, last: int) -> list[FeedbackColumns]:
+        """Numbers ``first``..``last``: one bounded key range per query rather than one range
+        paged through. The same items and read units, and an engine that materialises the rest
+        of a range for every page (DynamoDB Local does) reads each item once, not once per page
+        before it."""
         condition = "#m = :m AND #i BETWEEN :lo AND :hi"
-        # One bounded key range per query rather than one range paged through: the same items
-        # and read units, and an engine that materialises a range per page (DynamoDB Local
-        # does) reads each item once instead of once per page before it.
-        for first in range(after + 1, upto + 1, SEQUENCE_WINDOW):
-            last = min(upto, first + SEQUENCE_WINDOW - 1)
-            values = {":lo": {"S": sequence_key(first)}, ":hi": {"S": sequence_key(last)}}
-            for pointers in self._pages(model, "feedback numbers", condition, values):
-                yield self._pointed(model, pointers)
+        values = {":lo": {"S": sequence_key(first)}, ":hi": {"S": sequence_key(last)}}
+        return [
+            self._pointed(model, pointers)
+            for pointers in self._pages(model, "feedback numbers", condition, values)
+        ]
 
     def _pointed(self, model: str, pointers: list[dict[str, Any]]) -> FeedbackColumns:
         ids = [str(p["feedback_id"]["S"]) for p in pointers]
