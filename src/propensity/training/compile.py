@@ -34,7 +34,7 @@ def _numeric_range(values: pd.Series) -> dict[str, float]:
     }
 
 
-def _cross_entry(spec: dict[str, Any], weights: list[float], reference: float) -> dict[str, Any]:
+def cross_entry(spec: dict[str, Any], weights: list[float], reference: float) -> dict[str, Any]:
     """A cross as the scorer reads it: weight by first value, then by second value's level."""
     cells: dict[str, dict[str, float]] = {}
     for (first, second), weight in zip(spec["cells"], weights, strict=True):
@@ -78,39 +78,82 @@ def compile_scorecard(
         reference = float(contributions[:, columns].sum() / max(len(train_features), 1))
         name = spec["name"]
         if spec["type"] == "cross":
-            crosses.append(_cross_entry(spec, weights, reference))
-            continue
-        entry: dict[str, Any] = {
-            "name": name,
-            "type": spec["type"],
-            "encoding": spec["encoding"],
-            "impute": spec["impute"],
-        }
-        if spec["type"] == "numeric":
-            count = len(spec["sentinels"])
-            if count:
-                entry["sentinels"] = [
-                    {"value": v, "weight": w}
-                    for v, w in zip(spec["sentinels"], weights[:count], strict=True)
-                ]
-            if spec["encoding"] == "bins":
-                entry.update(edges=spec["edges"], weights=weights[count:])
-            else:
-                entry.update(mean=spec["mean"], scale=spec["scale"], weight=weights[count])
-            entry["reference"] = reference
-            entry["range"] = _numeric_range(train_features[name])
-        else:
-            categories = spec["categories"]
-            counts = train_features[name].value_counts()
-            entry.update(
-                weights=dict(zip(categories, weights, strict=True)),
-                reference=reference,
-                categories=categories,
-                frequencies={c: int(counts.get(c, 0)) for c in categories},
+            crosses.append(cross_entry(spec, weights, reference))
+        elif spec["type"] == "numeric":
+            features.append(
+                feature_entry(
+                    spec, weights, reference, value_range=_numeric_range(train_features[name])
+                )
             )
-        features.append(entry)
+        else:
+            counts = train_features[name].value_counts()
+            frequencies = {c: int(counts.get(c, 0)) for c in spec["categories"]}
+            features.append(feature_entry(spec, weights, reference, frequencies=frequencies))
+    return scorecard_document(
+        config,
+        version=version,
+        intercept=float(classifier.intercept_[0]),
+        threshold=threshold,
+        missing=encoder.missing,
+        features=features,
+        crosses=crosses,
+        metadata=metadata,
+    )
 
-    intercept = float(classifier.intercept_[0])
+
+def feature_entry(
+    spec: Mapping[str, Any],
+    weights: list[float],
+    reference: float,
+    *,
+    value_range: Mapping[str, Any] | None = None,
+    frequencies: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """A numeric or categorical group as the scorer reads it, from its fitted spec and weights
+    (whichever backend fitted them); ``value_range`` and ``frequencies`` describe the training
+    rows of a numeric and of a categorical feature."""
+    entry: dict[str, Any] = {
+        "name": spec["name"],
+        "type": spec["type"],
+        "encoding": spec["encoding"],
+        "impute": spec["impute"],
+    }
+    if spec["type"] == "numeric":
+        count = len(spec["sentinels"])
+        if count:
+            entry["sentinels"] = [
+                {"value": v, "weight": w}
+                for v, w in zip(spec["sentinels"], weights[:count], strict=True)
+            ]
+        if spec["encoding"] == "bins":
+            entry.update(edges=spec["edges"], weights=weights[count:])
+        else:
+            entry.update(mean=spec["mean"], scale=spec["scale"], weight=weights[count])
+        entry["reference"] = reference
+        entry["range"] = dict(value_range or {})
+    else:
+        categories = spec["categories"]
+        entry.update(
+            weights=dict(zip(categories, weights, strict=True)),
+            reference=reference,
+            categories=categories,
+            frequencies=dict(frequencies or {}),
+        )
+    return entry
+
+
+def scorecard_document(
+    config: ModelConfig,
+    *,
+    version: str,
+    intercept: float,
+    threshold: float,
+    missing: str,
+    features: list[dict[str, Any]],
+    crosses: list[dict[str, Any]],
+    metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The scorecard JSON around its groups: one format, whichever backend trained them."""
     return {
         "format": SCORECARD_FORMAT,
         "model": config.name,
@@ -124,7 +167,7 @@ def compile_scorecard(
         "intercept": intercept,
         "base_logit": intercept + sum(f["reference"] for f in [*features, *crosses]),
         "threshold": float(threshold),
-        "missing": encoder.missing,
+        "missing": missing,
         "features": features,
         "crosses": crosses,
         **dict(metadata or {}),

@@ -274,7 +274,7 @@ def render_artifacts(
     trained: TrainedModel, *, plots: bool, profile: Mapping[str, Any] | None
 ) -> dict[str, bytes]:
     """Every artifact of a version as bytes (the same set in S3 and on disk)."""
-    from propensity.training.cards import render_data_card, render_model_card
+    from propensity.training.cards import render_data_card
 
     files: dict[str, bytes] = {
         SCORECARD_FILE: json_bytes(trained.scorecard),
@@ -290,26 +290,45 @@ def render_artifacts(
             labels = (trained.config.target.negative_label, trained.config.target.positive_label)
             for path in write_plots(trained.metrics, Path(scratch), labels=labels).values():
                 files[path.name] = path.read_bytes()
+    data_card = None if profile is None else render_data_card(trained.config, profile)
+    trained.artifacts = add_cards_and_manifest(
+        files, trained.config, trained.version, trained.metrics, trained.training, data_card
+    )
+    return files
+
+
+def add_cards_and_manifest(
+    files: dict[str, bytes],
+    config: ModelConfig,
+    version: str,
+    metrics: Mapping[str, Any],
+    training: Mapping[str, Any],
+    data_card: str | None = None,
+) -> dict[str, str]:
+    """Add the model card (naming the SHA-256 of every file so far), the data card if any, and
+    the manifest to ``files``; return the SHA-256 of every file the manifest names. Whichever
+    backend trained the version, its files are described the same way."""
+    from propensity.training.cards import render_model_card
+
     artifacts = {name: sha256_hex(body) for name, body in files.items()}
-    training = {**trained.training, "artifacts": artifacts}
-    files[MODEL_CARD_FILE] = render_model_card(trained.config, trained.metrics, training).encode()
-    if profile is not None:
-        files[DATA_CARD_FILE] = render_data_card(trained.config, profile).encode()
+    training = {**training, "artifacts": artifacts}
+    files[MODEL_CARD_FILE] = render_model_card(config, dict(metrics), training).encode()
+    if data_card is not None:
+        files[DATA_CARD_FILE] = data_card.encode()
     for name in (MODEL_CARD_FILE, DATA_CARD_FILE):
         if name in files:
             artifacts[name] = sha256_hex(files[name])
-    trained.artifacts = artifacts
     manifest = {
-        "model": trained.config.name,
-        "version": trained.version,
-        "created_at": trained.training["trained_at"],
-        "data_sha256": trained.training["data_sha256"],
-        "library_versions": trained.training["library_versions"],
+        "model": config.name,
+        "version": version,
+        "created_at": training["trained_at"],
+        "data_sha256": training["data_sha256"],
+        "library_versions": training["library_versions"],
         "artifacts": artifacts,
-        "training": trained.training,
+        "training": training,
     }
     files[MANIFEST_FILE] = json_bytes(manifest)
-    return files
+    return artifacts
 
 
 def write_directory_atomically(files: Mapping[str, bytes], out_dir: Path) -> None:

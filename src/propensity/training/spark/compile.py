@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from propensity.config import ModelConfig
-from propensity.scoring.scorecard import SCORECARD_FORMAT
-from propensity.training.compile import _cross_entry
+from propensity.training.compile import cross_entry, feature_entry, scorecard_document
 from propensity.training.spark.edges import histogram_range
 from propensity.training.spark.encoding import SparkEncoding
 
@@ -42,49 +41,21 @@ def compile_spark_scorecard(
         total = sum(w * c for w, c in zip(weights, counts, strict=True))
         reference = float(total / max(rows_train, 1))
         if spec["type"] == "cross":
-            crosses.append(_cross_entry(spec, weights, reference))
-            continue
-        entry: dict[str, Any] = {
-            "name": spec["name"],
-            "type": spec["type"],
-            "encoding": spec["encoding"],
-            "impute": spec["impute"],
-        }
-        if spec["type"] == "numeric":
-            count = len(spec["sentinels"])
-            if count:
-                entry["sentinels"] = [
-                    {"value": v, "weight": w}
-                    for v, w in zip(spec["sentinels"], weights[:count], strict=True)
-                ]
-            entry.update(edges=spec["edges"], weights=weights[count:])
-            entry["reference"] = reference
-            entry["range"] = histogram_range(encoding.histograms[spec["name"]])
+            crosses.append(cross_entry(spec, weights, reference))
+        elif spec["type"] == "numeric":
+            value_range = histogram_range(encoding.histograms[spec["name"]])
+            features.append(feature_entry(spec, weights, reference, value_range=value_range))
         else:
-            categories = spec["categories"]
-            frequencies = encoding.category_counts.get(spec["name"], {})
-            entry.update(
-                weights=dict(zip(categories, weights, strict=True)),
-                reference=reference,
-                categories=categories,
-                frequencies={c: int(frequencies.get(c, 0)) for c in categories},
-            )
-        features.append(entry)
-    return {
-        "format": SCORECARD_FORMAT,
-        "model": config.name,
-        "version": version,
-        "title": config.title,
-        "target": {
-            "column": config.target.column,
-            "positive_label": config.target.positive_label,
-            "negative_label": config.target.negative_label,
-        },
-        "intercept": intercept,
-        "base_logit": intercept + sum(f["reference"] for f in [*features, *crosses]),
-        "threshold": float(threshold),
-        "missing": "impute",
-        "features": features,
-        "crosses": crosses,
-        **dict(metadata or {}),
-    }
+            counted = encoding.category_counts.get(spec["name"], {})
+            frequencies = {c: int(counted.get(c, 0)) for c in spec["categories"]}
+            features.append(feature_entry(spec, weights, reference, frequencies=frequencies))
+    return scorecard_document(
+        config,
+        version=version,
+        intercept=intercept,
+        threshold=threshold,
+        missing="impute",
+        features=features,
+        crosses=crosses,
+        metadata=metadata,
+    )
