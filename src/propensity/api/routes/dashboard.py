@@ -29,6 +29,9 @@ ASSET_TYPES = {
     "app.js": "text/javascript; charset=utf-8",
     "api.js": "text/javascript; charset=utf-8",
     "charts.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "metrics.js": "text/javascript; charset=utf-8",
+    "models.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
 }
 SECURITY_HEADERS = {
