@@ -71,6 +71,8 @@ class EmrServerlessJobs:
                 clientToken=f"{model}-{version}",
                 name=f"propensity-train-{model}-{version}",
                 jobDriver={"sparkSubmit": driver},
+                # EMR's default, stated: service.spark_retrains waits this long for a run.
+                executionTimeoutMinutes=720,
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"EMR Serverless application {self._application_id}") from exc

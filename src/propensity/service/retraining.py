@@ -243,6 +243,12 @@ class RetrainOrchestrator:
         self, model: str, *, trigger: str, actor: str, job_id: str | None
     ) -> RetrainOutcome:
         config = self.config(model)
+        running = None if self._spark is None else self._spark.pending_run(model)
+        if running is not None:
+            log.info(
+                "%s: spark job run %s is pending; nothing trained", model, running["job_run_id"]
+            )
+            return self._spark_retrains(model).waiting(running)
         pending = self._feedback.pending(model)
         data = self.training_set(config)
         champion = self._registry.get_champion(model)

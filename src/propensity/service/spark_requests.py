@@ -44,6 +44,11 @@ def run_key(job_run_id: str) -> str:
     return f"{PREFIX}runs/{job_run_id}.json"
 
 
+def latest_run_key(model: str) -> str:
+    """Where the job run id of a model's latest submission is kept."""
+    return f"{PREFIX}latest/{model}.json"
+
+
 def _finite(value: Any) -> Any:
     """JSON has no NaN: an undefined number (a single-class slice) is written as null."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -9,6 +9,12 @@ Completion (EventBridge's job run state change, parsed at the edge into ``SparkJ
 a successful run's candidate is read back and published through the same gate and registry as
 a candidate trained in the function; a failed or cancelled run is recorded with its state and
 reason. A run record that is no longer "pending" makes a repeated event a no-op.
+
+One run per model at a time: while the latest submitted run is pending, a retrain of the model
+trains nothing and leaves its feedback pending (``pending_run``). Its version number is taken
+only when the run's candidate is published, so a second run would be given the same number
+and the same request prefix. A run pending past ``RUN_TIMEOUT`` (EMR Serverless cancels it by
+then) lost its completion event and no longer holds the model.
 """
 
 from __future__ import annotations
@@ -18,16 +24,26 @@ import gzip
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, Protocol
 
+from propensity.clock import parse_iso
 from propensity.config import ModelConfig
 from propensity.errors import NotFoundError
 from propensity.inputs import TrainingSet
 from propensity.records import Candidate, ChampionAlias, RetrainOutcome, SparkJobFinished
 from propensity.service.ports import ArtifactStore, JobStore, Registry, SparkJobs
-from propensity.service.spark_requests import read_candidate, run_key, write_request
+from propensity.service.spark_requests import (
+    latest_run_key,
+    read_candidate,
+    run_key,
+    write_request,
+)
 
 log = logging.getLogger(__name__)
+
+# ``adapters.emr_serverless`` submits every run with this execution timeout (EMR's own default).
+RUN_TIMEOUT = timedelta(minutes=720)
 
 
 class Publishes(Protocol):
@@ -99,9 +115,43 @@ class SparkRetrains:
             "submitted_at": self._clock(),
         }
         self._put_run(record)
+        latest = json.dumps({"job_run_id": run_id}).encode()
+        self._artifacts.put_bytes(latest_run_key(config.name), latest, "application/json")
         log.info("%s %s: spark job run %s submitted", config.name, version, run_id)
         reason = f"spark job run {run_id} submitted; {version} is published when it completes"
         return RetrainOutcome(config.name, version, False, reason, {}, None, 0, pending=True)
+
+    def pending_run(self, model: str) -> dict[str, Any] | None:
+        """The record of the model's latest run while it is pending and within RUN_TIMEOUT."""
+        try:
+            latest = json.loads(self._artifacts.get_bytes(latest_run_key(model)))
+            record: dict[str, Any] = json.loads(
+                self._artifacts.get_bytes(run_key(str(latest["job_run_id"])))
+            )
+        except NotFoundError:
+            return None
+        if record["status"] != "pending":
+            return None
+        submitted, now = parse_iso(str(record["submitted_at"])), parse_iso(self._clock())
+        if submitted is not None and now is not None and now - submitted > RUN_TIMEOUT:
+            log.warning(
+                "%s: spark job run %s pending since %s, past the run timeout; no longer waited for",
+                model,
+                record["job_run_id"],
+                record["submitted_at"],
+            )
+            return None
+        return record
+
+    def waiting(self, record: Mapping[str, Any]) -> RetrainOutcome:
+        """The outcome of a retrain that waits for the model's pending run."""
+        reason = (
+            f"spark job run {record['job_run_id']} for {record['version']} (submitted "
+            f"{record['submitted_at']}) is still running; the feedback stays pending for the "
+            "retrain after it"
+        )
+        model, version = str(record["model"]), str(record["version"])
+        return RetrainOutcome(model, version, False, reason, {}, None, 0, pending=True)
 
     def complete(self, event: SparkJobFinished, publish: Publishes) -> RetrainOutcome | None:
         """Publish a finished run's candidate (or record its failure); None when there is

@@ -12,11 +12,18 @@ import pytest
 
 from propensity.adapters.emr_serverless import parse_job_run_event
 from propensity.columns import FeedbackColumns
-from propensity.config import load_model_config
+from propensity.config import TrainingConfig, load_model_config
 from propensity.errors import DatasetError
 from propensity.inputs import TrainingSet
-from propensity.records import Candidate, ChampionAlias, RetrainOutcome, SparkJobFinished
+from propensity.records import (
+    Candidate,
+    ChampionAlias,
+    FeedbackRecord,
+    RetrainOutcome,
+    SparkJobFinished,
+)
 from propensity.service import promotion
+from propensity.service.retraining import RetrainOrchestrator
 from propensity.service.spark_requests import (
     read_candidate,
     read_request,
@@ -24,7 +31,7 @@ from propensity.service.spark_requests import (
     write_candidate,
 )
 from propensity.service.spark_retrains import SparkRetrains, training_rows
-from tests.support.fakes import FakeArtifacts, FakeRegistry
+from tests.support.fakes import FakeArtifacts, FakeFeedbackStore, FakeRegistry
 
 EVENT = json.loads(
     (Path(__file__).resolve().parents[3] / "events" / "spark-job-run-success.json").read_text()
@@ -194,3 +201,82 @@ def test_a_parity_failure_rejects_the_candidate_with_the_number() -> None:
     assert not decision.promote
     assert "0.25" in decision.reason
     assert decision.guards[0].name == "scorecard_parity" and decision.guards[0].value == 0.25
+
+
+DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+class NoTrainer:
+    """The Spark backend trains in the job: the function's trainer must not be called."""
+
+    def train(self, *_: Any, **__: Any) -> Candidate:
+        raise AssertionError("trained in the function")
+
+
+class Clock:
+    def __init__(self, now: str) -> None:
+        self.now = now
+
+    def __call__(self) -> str:
+        return self.now
+
+
+def test_the_latest_run_holds_the_model_until_it_completes() -> None:
+    # Given a submitted run
+    spark, _, _ = _submitted()
+    # Then it is the model's pending run; another model has none
+    pending = spark.pending_run("bank")
+    assert pending is not None and pending["job_run_id"] == "run-1"
+    assert spark.pending_run("telecom") is None
+    # When it fails, it no longer holds the model
+    spark.complete(SparkJobFinished("app", "run-1", "FAILED", "exit code 1"), Publications())
+    assert spark.pending_run("bank") is None
+
+
+def test_a_run_pending_past_the_run_timeout_no_longer_holds_the_model() -> None:
+    # Given a run submitted at 19:00 whose completion event never came
+    clock = Clock("2026-12-02T19:00:00+00:00")
+    spark = SparkRetrains(FakeJobs(), FakeArtifacts(), FakeRegistry(), clock=clock)
+    spark.submit(
+        load_model_config("bank"),
+        TrainingSet("bank", BASE, "s3://bucket/datasets/bank-full.csv.gz"),
+        version="v2",
+        comparators={},
+        trigger="schedule",
+        actor="system",
+        consumed=7,
+        job_id=None,
+    )
+    # Then it holds the model for the 720 minutes EMR gives it, and not beyond
+    clock.now = "2026-12-03T06:59:00+00:00"
+    assert spark.pending_run("bank") is not None
+    clock.now = "2026-12-03T07:01:00+00:00"
+    assert spark.pending_run("bank") is None
+
+
+def test_a_retrain_while_a_run_is_pending_submits_nothing_and_keeps_the_feedback() -> None:
+    # Given bank on the Spark backend with 3 feedback items pending, and a retrain submitted
+    config = load_model_config("bank")
+    config = config.model_copy(update={"training": TrainingConfig(backend="spark")})
+    feedback, jobs, store = FakeFeedbackStore(), FakeJobs(), FakeArtifacts()
+    for i in range(3):
+        feedback.add(FeedbackRecord(f"f{i}", "bank", 1, {"age": 30 + i}, "2026-12-02T10:00:00Z"))
+    registry = FakeRegistry()
+    service = RetrainOrchestrator(
+        {"bank": config},
+        registry,
+        store,
+        feedback,
+        datasets=FakeDatasets((DATA / "bank-full.csv.gz").read_bytes()),
+        trainer=NoTrainer(),
+        spark=SparkRetrains(jobs, store, registry, clock=lambda: "2026-12-02T19:00:00+00:00"),
+    )
+    first = service.retrain("bank", trigger="schedule")
+    # When the next trigger comes while that run is pending
+    second = service.retrain("bank", trigger="stream")
+    # Then nothing more is submitted or trained, the outcome names the run it waits for,
+    # and the feedback stays pending for the retrain after it
+    assert first.pending and len(jobs.submitted) == 1
+    assert second.pending and second.version == first.version
+    assert "run-1" in second.reason and "still running" in second.reason
+    assert feedback.pending("bank") == 3
