@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +100,11 @@ def _candidate() -> Candidate:
 BASE = b"age;y\n30;no\n40;yes\n"
 
 
-def _submitted() -> tuple[SparkRetrains, FakeArtifacts, FakeJobs]:
+def _submitted(
+    clock: Callable[[], str] = lambda: "2026-12-02T19:00:00+00:00",
+) -> tuple[SparkRetrains, FakeArtifacts, FakeJobs]:
     store, jobs = FakeArtifacts(), FakeJobs()
-    spark = SparkRetrains(jobs, store, FakeRegistry(), clock=lambda: "2026-12-02T19:00:00+00:00")
+    spark = SparkRetrains(jobs, store, FakeRegistry(), clock=clock)
     outcome = spark.submit(
         load_model_config("bank"),
         TrainingSet("bank", BASE, "s3://bucket/datasets/bank-full.csv.gz"),
@@ -236,17 +239,7 @@ def test_the_latest_run_holds_the_model_until_it_completes() -> None:
 def test_a_run_pending_past_the_run_timeout_no_longer_holds_the_model() -> None:
     # Given a run submitted at 19:00 whose completion event never came
     clock = Clock("2026-12-02T19:00:00+00:00")
-    spark = SparkRetrains(FakeJobs(), FakeArtifacts(), FakeRegistry(), clock=clock)
-    spark.submit(
-        load_model_config("bank"),
-        TrainingSet("bank", BASE, "s3://bucket/datasets/bank-full.csv.gz"),
-        version="v2",
-        comparators={},
-        trigger="schedule",
-        actor="system",
-        consumed=7,
-        job_id=None,
-    )
+    spark, _, _ = _submitted(clock)
     # Then it holds the model for the 720 minutes EMR gives it, and not beyond
     clock.now = "2026-12-03T06:59:00+00:00"
     assert spark.pending_run("bank") is not None
